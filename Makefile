@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app app
+
+.PHONY: install run test lint test-sqlite test-postgres bench bench-peer load clean screenshots
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	HELPDESK_DEMO=1 $(FLASK) db upgrade
+	HELPDESK_DEMO=1 $(FLASK) demo
+	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
+	HELPDESK_DEMO=1 $(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check helpdesk tests app.py bench
+
+# The whole suite on the database named by TEST_DATABASE_URL (default: a fresh SQLite file).
+test: install lint
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-sqlite: install
+	TEST_DATABASE_URL= $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-postgres: install
+	TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache build *.egg-info

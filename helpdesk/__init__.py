@@ -1,0 +1,99 @@
+"""The helpdesk application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, render_template
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import check_secret, load_config
+from .extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the app. No queries run here."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder="static",
+        instance_relative_config=True,
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    check_secret(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message_category = "warning"
+    login_manager.session_protection = "basic"
+
+    from . import models  # noqa: F401 - register every model
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .units import bp as units_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(main_bp)
+    app.register_blueprint(units_bp)
+    app.register_blueprint(admin_bp)
+
+    from .cli import register_cli
+    from .web import register_web
+
+    register_web(app)
+    register_cli(app)
+
+    @app.errorhandler(404)
+    def not_found(_e):
+        return render_template("errors/error.html", code=404, message="Không tìm thấy trang."), 404
+
+    @app.errorhandler(403)
+    def forbidden(_e):
+        return (
+            render_template("errors/error.html", code=403, message="Bạn không có quyền truy cập."),
+            403,
+        )
+
+    @app.errorhandler(413)
+    def too_large(_e):
+        message = "Tệp quá lớn (tối đa 10 MB)."
+        return render_template("errors/error.html", code=413, message=message), 413
+
+    @app.errorhandler(429)
+    def too_many(_e):
+        message = "Quá nhiều lần thử. Vui lòng đợi vài phút rồi thử lại."
+        return render_template("errors/error.html", code=429, message=message), 429
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        db.session.rollback()
+        message = "Đã có lỗi xảy ra; không có dữ liệu nào bị ghi dở. Vui lòng thử lại."
+        return render_template("errors/error.html", code=500, message=message), 500
+
+    logging.getLogger("helpdesk").setLevel(logging.INFO)
+    return app
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record):
+    """Enforce foreign keys and allow concurrent readers on SQLite."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

@@ -1,0 +1,92 @@
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+
+from ..auth.models import ROLE_LABELS
+from ..formsutil import choices
+from ..tickets.models import AUDIENCE_LABELS
+
+ROLE_CHOICES = choices(ROLE_LABELS)
+
+
+class UserCreateForm(FlaskForm):
+    username = StringField(
+        "Tên đăng nhập",
+        validators=[
+            DataRequired("Nhập tên đăng nhập."),
+            Regexp(
+                r"^[a-z0-9][a-z0-9._-]{1,63}$",
+                message="Chữ thường không dấu, số, dấu chấm, gạch (2-64 ký tự).",
+            ),
+        ],
+    )
+    full_name = StringField("Họ và tên", validators=[DataRequired("Nhập họ tên."), Length(max=120)])
+    role = SelectField("Vai trò", choices=ROLE_CHOICES)
+    password = PasswordField(
+        "Mật khẩu ban đầu",
+        validators=[DataRequired("Nhập mật khẩu."), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class UserEditForm(FlaskForm):
+    full_name = StringField("Họ và tên", validators=[DataRequired("Nhập họ tên."), Length(max=120)])
+    role = SelectField("Vai trò", choices=ROLE_CHOICES)
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(
+        "Mật khẩu mới",
+        validators=[DataRequired("Nhập mật khẩu."), Length(max=256)],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""
+
+
+class CategoryForm(FlaskForm):
+    code = StringField(
+        "Mã",
+        validators=[
+            DataRequired("Nhập mã."),
+            Regexp(r"^[a-z0-9_]{2,64}$", message="Chữ thường không dấu, số, '_'."),
+        ],
+    )
+    audience = SelectField("Đối tượng", choices=choices(AUDIENCE_LABELS))
+    label = StringField("Tên hiển thị", validators=[DataRequired("Nhập tên."), Length(max=200)])
+    report_phrase = TextAreaField(
+        "Cụm từ trong báo cáo", validators=[DataRequired("Nhập cụm từ."), Length(max=300)]
+    )
+    due_days = IntegerField(
+        "Hạn xử lý (ngày làm việc)",
+        validators=[InputRequired("Nhập số ngày."), NumberRange(0, 60, "Từ 0 đến 60 ngày.")],
+        default=3,
+    )
+    position = IntegerField(
+        "Thứ tự trong báo cáo",
+        validators=[InputRequired("Nhập thứ tự."), NumberRange(0, 1000, "Từ 0 đến 1000.")],
+        default=0,
+    )
+    active = BooleanField("Đang sử dụng", default=True)
+
+
+class OrganisationForm(FlaskForm):
+    parent_agency = StringField("Cơ quan chủ quản", validators=[Length(max=300)])
+    agency = StringField("Cơ quan ban hành", validators=[Length(max=300)])
+    agency_name = StringField("Tên cơ quan (trong câu)", validators=[Length(max=300)])
+    document_symbol = StringField("Ký hiệu văn bản", validators=[Length(max=40)])
+    place = StringField("Địa danh", validators=[Length(max=100)])
+    recipient = StringField("Kính gửi", validators=[Length(max=300)])
+    system_name = StringField("Tên hệ thống", validators=[Length(max=300)])
+    signer_title = StringField("Chức danh người ký", validators=[Length(max=120)])
+    signer_name = StringField("Người ký", validators=[Length(max=120)])
+    distribution = TextAreaField("Nơi nhận (mỗi dòng một nơi)", validators=[Length(max=2000)])

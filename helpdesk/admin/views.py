@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..access import role_required
+from ..audit import AuditLog, record
+from ..auth.models import User
+from ..auth.services import UserError, change_role, create_user, reset_password, set_active
+from ..extensions import db
+from ..reports.models import ORGANISATION_KEYS, OrgSetting
+from ..textutil import nfc
+from ..tickets.models import Category
+from . import bp
+from .forms import (
+    ActionForm,
+    CategoryForm,
+    OrganisationForm,
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+)
+
+
+def _get_user(user_id: int) -> User:
+    return db.session.get(User, user_id) or abort(404)
+
+
+@bp.route("/nguoi-dung", methods=["GET", "POST"])
+@role_required("admin")
+def users():
+    form = UserCreateForm()
+    if form.validate_on_submit():
+        try:
+            user = create_user(
+                form.username.data,
+                form.role.data,
+                form.full_name.data,
+                form.password.data,
+                actor_id=current_user.id,
+            )
+        except UserError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "username").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Đã tạo người dùng {user.username}.", "success")
+            return redirect(url_for("admin.users"))
+    people = db.session.scalars(select(User).order_by(User.active.desc(), User.username)).all()
+    return render_template("admin/users.html", form=form, users=people, action=ActionForm())
+
+
+@bp.route("/nguoi-dung/<int:user_id>", methods=["GET", "POST"])
+@role_required("admin")
+def user_edit(user_id: int):
+    user = _get_user(user_id)
+    form = UserEditForm(obj=user)
+    reset = PasswordResetForm(prefix="reset")
+    if form.validate_on_submit():
+        user.full_name = nfc(form.full_name.data)
+        try:
+            if user.id == current_user.id and form.role.data != "admin":
+                raise UserError("Không thể tự bỏ quyền quản trị của chính mình.", "role")
+            change_role(user, form.role.data, current_user.id)
+        except UserError as exc:
+            db.session.rollback()
+            form.role.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Đã lưu.", "success")
+            return redirect(url_for("admin.users"))
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, reset=reset, action=ActionForm()
+    )
+
+
+@bp.route("/nguoi-dung/<int:user_id>/mat-khau", methods=["POST"])
+@role_required("admin")
+def user_reset(user_id: int):
+    user = _get_user(user_id)
+    reset = PasswordResetForm(prefix="reset")
+    if reset.validate_on_submit():
+        try:
+            reset_password(user, reset.password.data, current_user.id)
+        except UserError as exc:
+            db.session.rollback()
+            reset.password.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"Đã đặt lại mật khẩu cho {user.username}; mọi phiên cũ đã kết thúc.", "success")
+            return redirect(url_for("admin.users"))
+    form = UserEditForm(obj=user)
+    return render_template(
+        "admin/user_edit.html", user=user, form=form, reset=reset, action=ActionForm()
+    ), 400
+
+
+@bp.route("/nguoi-dung/<int:user_id>/trang-thai", methods=["POST"])
+@role_required("admin")
+def user_toggle(user_id: int):
+    user = _get_user(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        flash("Không thể tự vô hiệu hóa tài khoản của mình.", "error")
+        return redirect(url_for("admin.users"))
+    set_active(user, not user.active, current_user.id)
+    db.session.commit()
+    flash(f"Đã {'kích hoạt' if user.active else 'vô hiệu hóa'} {user.username}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/nhom-yeu-cau", methods=["GET"])
+@role_required("admin")
+def categories():
+    rows = db.session.scalars(
+        select(Category).order_by(Category.audience.desc(), Category.position)
+    ).all()
+    return render_template("admin/categories.html", categories=rows)
+
+
+@bp.route("/nhom-yeu-cau/moi", methods=["GET", "POST"])
+@bp.route("/nhom-yeu-cau/<int:category_id>", methods=["GET", "POST"])
+@role_required("admin")
+def category_edit(category_id: int | None = None):
+    category = db.session.get(Category, category_id) if category_id else None
+    if category_id and category is None:
+        abort(404)
+    form = CategoryForm(obj=category)
+    if form.validate_on_submit():
+        clash = db.session.scalar(select(Category).where(Category.code == form.code.data))
+        if clash is not None and clash is not category:
+            form.code.errors.append(f"Mã {form.code.data} đã có.")
+        else:
+            before = _category_values(category) if category else {}
+            if category is None:
+                category = Category()
+                db.session.add(category)
+            for name in (
+                "code",
+                "audience",
+                "label",
+                "report_phrase",
+                "due_days",
+                "position",
+                "active",
+            ):
+                value = getattr(form, name).data
+                setattr(category, name, nfc(value) if isinstance(value, str) else value)
+            db.session.flush()
+            after = _category_values(category)
+            diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+            record(
+                "update" if before else "create",
+                "category",
+                category.code,
+                f"Nhóm yêu cầu {category.code}",
+                detail=diff,
+                user_id=current_user.id,
+            )
+            db.session.commit()
+            flash("Đã lưu nhóm yêu cầu.", "success")
+            return redirect(url_for("admin.categories"))
+    return render_template("admin/category_edit.html", form=form, category=category)
+
+
+def _category_values(category: Category) -> dict:
+    return {
+        k: getattr(category, k)
+        for k in ("code", "audience", "label", "report_phrase", "due_days", "position", "active")
+    }
+
+
+@bp.route("/to-chuc", methods=["GET", "POST"])
+@role_required("admin")
+def organisation():
+    settings = {s.key: s for s in db.session.scalars(select(OrgSetting))}
+    data = {k: (settings[k].value if k in settings else "") for k in ORGANISATION_KEYS}
+    data["distribution"] = data["distribution"].replace("|", "\n")
+    form = OrganisationForm(data=data)
+    if form.validate_on_submit():
+        changed = {}
+        for key in ORGANISATION_KEYS:
+            value = nfc(getattr(form, key).data) or ""
+            if key == "distribution":
+                value = "|".join(line.strip() for line in value.splitlines() if line.strip())
+            setting = settings.get(key)
+            if setting is None:
+                setting = OrgSetting(key=key, value="")
+                db.session.add(setting)
+            if setting.value != value:
+                changed[key] = [setting.value, value]
+                setting.value = value
+        if changed:
+            record(
+                "update",
+                "organisation",
+                None,
+                "Cập nhật thông tin cơ quan",
+                detail=changed,
+                user_id=current_user.id,
+            )
+        db.session.commit()
+        flash("Đã lưu thông tin cơ quan.", "success")
+        return redirect(url_for("admin.organisation"))
+    return render_template("admin/organisation.html", form=form)
+
+
+@bp.route("/nhat-ky")
+@role_required("admin")
+def audit():
+    stmt = select(AuditLog).order_by(AuditLog.id.desc())
+    args = request.args
+    if args.get("action"):
+        stmt = stmt.where(AuditLog.action == args["action"])
+    if args.get("entity"):
+        stmt = stmt.where(AuditLog.entity == args["entity"])
+    if args.get("user", "").isdigit():
+        stmt = stmt.where(AuditLog.user_id == int(args["user"]))
+    for name, op in (("from", "ge"), ("to", "lt")):
+        try:
+            day = datetime.strptime(args.get(name, ""), "%Y-%m-%d")
+        except ValueError:
+            continue
+        stmt = stmt.where(AuditLog.at >= day if op == "ge" else AuditLog.at < day + timedelta(1))
+    page = db.paginate(stmt, per_page=100, error_out=False)
+    users = {u.id: u for u in db.session.scalars(select(User))}
+    actions = db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action))
+    entities = db.session.scalars(select(AuditLog.entity).distinct().order_by(AuditLog.entity))
+    total = db.session.scalar(select(func.count(AuditLog.id)))
+    return render_template(
+        "admin/audit.html",
+        page=page,
+        users=users,
+        actions=list(actions),
+        entities=list(entities),
+        total=total,
+        args=args,
+    )

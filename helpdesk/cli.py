@@ -1,0 +1,113 @@
+"""Command line: ``flask --app app data import | users create | demo``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+DEMO_PASSWORDS = {
+    # Demo only: printed by `flask demo`, never used outside the demo data set.
+    "admin": ("admin", "Quản trị hệ thống", "Admin-Demo-2023"),
+    "hoa.nt": ("operator", None, "Hoa-Demo-2023"),
+    "tuan.pv": ("operator", None, "Tuan-Demo-2023"),
+    "linh.dm": ("operator", None, "Linh-Demo-2023"),
+    "thang.vd": ("supervisor", None, "Thang-Demo-2023"),
+}
+
+data_cli = AppGroup("data", help="Import data files.")
+users_cli = AppGroup("users", help="Manage users.")
+
+
+def print_report(report) -> None:
+    for line in report.summary_lines():
+        click.echo(line)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for error in report.errors:
+        click.echo(str(error), err=True)
+
+
+@data_cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--dry-run", is_flag=True, help="Validate and show the changes; write nothing.")
+def data_import(paths: tuple[str, ...], dry_run: bool) -> None:
+    """Import files, or every known file in a directory, in one transaction."""
+    from .imports import ImportFileError, run_import
+    from .imports.engine import collect_files
+
+    try:
+        files = collect_files(paths)
+    except ImportFileError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    if not files:
+        click.echo("no importable file found", err=True)
+        sys.exit(1)
+    report = run_import(files, dry_run=dry_run)
+    print_report(report)
+    if not report.ok:
+        click.echo(f"{len(report.errors)} error(s): nothing was written.", err=True)
+        sys.exit(1)
+    click.echo("dry run: nothing was written." if dry_run else "import complete.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["operator", "supervisor", "admin"]))
+@click.option("--full-name", default=None)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_create(username: str, role: str, full_name: str | None, password_stdin: bool) -> None:
+    """Create a user; the password is prompted for, or read from standard input."""
+    from .auth.services import UserError, create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(username, role, full_name, password)
+    except UserError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"created {user.username} ({user.role})")
+
+
+@click.command("demo")
+def demo() -> None:
+    """Load the bundled demo data set (September 2023, Hải Phòng) and the demo users."""
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .imports import run_import
+    from .imports.engine import collect_files
+
+    report = run_import(collect_files([DEMO_DIR]))
+    print_report(report)
+    if not report.ok:
+        sys.exit(1)
+    for username, (role, full_name, password) in DEMO_PASSWORDS.items():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, role=role, full_name=full_name or username)
+            db.session.add(user)
+        user.active = True
+        user.set_password(password)
+    db.session.commit()
+    click.echo("\nDemo users (demo passwords, change them for real use):")
+    for username, (role, _n, password) in DEMO_PASSWORDS.items():
+        click.echo(f"  {username:<10} {role:<11} {password}")
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(data_cli)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(demo)

@@ -1,0 +1,74 @@
+"""Configuration from the environment."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment does not allow the app to start safely."""
+
+
+def _bool(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_config(instance_path: str) -> dict:
+    """Return the settings taken from the environment, with safe defaults."""
+    db_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + str(Path(instance_path) / "helpdesk.sqlite3")
+    )
+    # Heroku-style URLs and the psycopg 3 driver.
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql://" + db_url[len("postgres://") :]
+    if db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://") :]
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or None,
+        "HELPDESK_DEMO": _bool("HELPDESK_DEMO"),
+        "REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "IMPORT_MAX_BYTES": 10 * 1024 * 1024,
+        "TICKETS_PER_PAGE": 50,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        "LOGIN_LOCKOUT_FAILURES": 8,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        "RETENTION_MONTHS": int(os.environ.get("RETENTION_MONTHS", "36")),
+        "TIMEZONE": "Asia/Ho_Chi_Minh",
+    }
+
+
+def check_secret(app) -> None:
+    """Refuse to run in production without a secret key."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.debug or app.testing or app.config.get("HELPDESK_DEMO"):
+        app.config["SECRET_KEY"] = "dev-only-not-secret"  # noqa: S105 - demo/debug/testing only
+        return
+    if _cli_command_other_than_run():
+        # Command-line tasks (imports, migrations, reports) sign no cookies: a throwaway key.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+        return
+    raise ConfigError(
+        "SECRET_KEY is not set. Set it in the environment (for a demo, set HELPDESK_DEMO=1)."
+    )
+
+
+def _cli_command_other_than_run() -> bool:
+    import click
+
+    if click.get_current_context(silent=True) is None:
+        return False  # imported by a WSGI server
+    return "run" not in sys.argv[1:]

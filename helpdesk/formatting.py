@@ -1,0 +1,38 @@
+"""Vietnamese number and date formats (Babel, locale ``vi``)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+
+LOCALE = "vi_VN"
+
+
+def number(value: int | float | None, default: str = "") -> str:
+    """``88904`` -> ``88.904``."""
+    if value is None:
+        return default
+    return format_decimal(value, format="#,##0", locale=LOCALE)
+
+
+def percent(numerator: int | None, denominator: int | None, default: str = "") -> str:
+    """Two decimals with a comma: ``92,53%``."""
+    if numerator is None or not denominator:
+        return default
+    value = round(numerator * 100 / denominator, 2)
+    return format_decimal(value, format="0.00", locale=LOCALE) + "%"
+
+
+def count2(value: int) -> str:
+    """A count with a leading zero under 10, as the seed report writes unit counts: ``05``."""
+    return f"{value:02d}" if 0 <= value < 10 else number(value)
+
+
+def short_date(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "dd/MM/yyyy HH:mm", locale=LOCALE)
+    return format_date(value, "dd/MM/yyyy", locale=LOCALE)

@@ -1,0 +1,520 @@
+"""One handler per file kind of FORMATS.md: its columns, its row rules, how it writes."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from ..audit import record
+from ..auth.models import ROLES, User
+from ..extensions import db
+from ..reports.models import ORGANISATION_KEYS, OrgSetting
+from ..stats.models import UNIT_STAT_FIELDS, Activity, CityStat, MonthLock, UnitStat
+from ..textutil import fold
+from ..tickets.models import AUDIENCES, CHANNELS, STATUSES, Category, Ticket, TicketEvent
+from ..units.models import LEVELS, Unit
+from .engine import FileSummary, ImportContext, ImportReport, Row, RowChange, upsert
+from .reader import Table
+
+CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+
+
+def _rows(table: Table, ctx: ImportContext):
+    for line, values in table.rows:
+        row = Row(ctx, table, line, values)
+        if "__extra__" in values:
+            row.error(None, "có ô dữ liệu ngoài các cột tiêu đề")
+        yield row
+
+
+def _first_seen(row: Row, seen: dict, key, column: str, what: str) -> bool:
+    """Record a duplicate natural key as an error; return True if the key is new."""
+    if key in seen:
+        row.error(column, f"{what} trùng với dòng {seen[key]}")
+        return False
+    seen[key] = row.line
+    return True
+
+
+def _units_by_code() -> dict[str, Unit]:
+    return {u.code: u for u in db.session.scalars(select(Unit))}
+
+
+def _locked_months() -> set[str]:
+    return set(db.session.scalars(select(MonthLock.month)))
+
+
+class OrganisationHandler:
+    columns = {"key": True, "value": True}
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        existing = {s.key: s for s in db.session.scalars(select(OrgSetting))}
+        seen: dict = {}
+        for row in _rows(table, ctx):
+            key = row.choice("key", ORGANISATION_KEYS)
+            value = row.text("value", required=True, max_len=2000)
+            if key and not _first_seen(row, seen, key, "key", "khóa"):
+                continue
+            if row.ok:
+                upsert(
+                    ctx,
+                    summary,
+                    row.line,
+                    key,
+                    existing.get(key),
+                    OrgSetting,
+                    {"key": key, "value": value},
+                    "organisation",
+                )
+
+
+class UnitsHandler:
+    columns = {"code": True, "level": True, "kind": True, "name": True, "parent_code": False}
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        existing = _units_by_code()
+        seen: dict = {}
+        parsed: list[tuple[Row, dict]] = []
+        for row in _rows(table, ctx):
+            code = row.text("code", required=True, max_len=32)
+            if code and not CODE_RE.match(code):
+                row.error("code", f"'{code}' chỉ gồm chữ, số, dấu chấm, gạch")
+            level = row.choice("level", LEVELS)
+            kind = row.text("kind", required=True, max_len=40)
+            name = row.text("name", required=True, max_len=200)
+            parent_code = row.text("parent_code", max_len=32)
+            if code and not _first_seen(row, seen, code, "code", f"mã {code}"):
+                continue
+            parsed.append(
+                (row, dict(code=code, level=level, kind=kind, name=name, parent_code=parent_code))
+            )
+        # The level a code will have after this import: the file's word, else the database's.
+        levels = {c: u.level for c, u in existing.items()}
+        levels.update({v["code"]: v["level"] for _r, v in parsed if v["code"] and v["level"]})
+        positions: dict[str, int] = defaultdict(int)
+        for row, v in parsed:
+            if v["level"]:
+                positions[v["level"]] += 1
+                v["position"] = positions[v["level"]]
+            parent = v["parent_code"]
+            if v["level"] == "commune":
+                if not parent:
+                    row.error("parent_code", "xã, phường, thị trấn phải có quận, huyện cha")
+                elif parent not in levels:
+                    row.error("parent_code", f"không có đơn vị {parent}")
+                elif levels[parent] != "district":
+                    row.error(
+                        "parent_code", f"{parent} không phải quận, huyện (là {levels[parent]})"
+                    )
+            elif parent and v["level"]:
+                row.error("parent_code", f"đơn vị cấp {v['level']} không có đơn vị cha")
+        good = [(row, v) for row, v in parsed if row.ok]
+        # Districts before communes, so a commune's parent has an id when it is written.
+        for level in LEVELS:
+            for row, v in good:
+                if v["level"] != level:
+                    continue
+                parent_id = None
+                if v["parent_code"]:
+                    parent = existing.get(v["parent_code"])
+                    parent_id = parent.id if parent is not None else None
+                values = {
+                    "code": v["code"],
+                    "level": level,
+                    "kind": v["kind"],
+                    "name": v["name"],
+                    "parent_id": parent_id,
+                    "position": v["position"],
+                    "search_key": fold(f"{v['kind']} {v['name']}"),
+                }
+                unit = upsert(
+                    ctx, summary, row.line, v["code"], existing.get(v["code"]), Unit, values, "unit"
+                )
+                existing[v["code"]] = unit
+            db.session.flush()
+        summary.changes.sort(key=lambda c: c.line)
+
+
+class CategoriesHandler:
+    columns = {
+        "code": True,
+        "audience": True,
+        "label": True,
+        "report_phrase": True,
+        "due_days": False,
+    }
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        existing = {c.code: c for c in db.session.scalars(select(Category))}
+        seen: dict = {}
+        for position, row in enumerate(_rows(table, ctx), start=1):
+            code = row.text("code", required=True, max_len=64)
+            if code and not CODE_RE.match(code):
+                row.error("code", f"'{code}' chỉ gồm chữ, số, dấu chấm, gạch")
+            audience = row.choice("audience", AUDIENCES)
+            label = row.text("label", required=True, max_len=200)
+            phrase = row.text("report_phrase", required=True, max_len=300)
+            due_days = row.integer("due_days")
+            if due_days is not None and due_days > 60:
+                row.error("due_days", f"{due_days} ngày làm việc là quá dài (tối đa 60)")
+            if code and not _first_seen(row, seen, code, "code", f"mã {code}"):
+                continue
+            if not row.ok:
+                continue
+            values = {
+                "code": code,
+                "audience": audience,
+                "label": label,
+                "report_phrase": phrase,
+                "position": position,
+            }
+            if due_days is not None:
+                values["due_days"] = due_days
+            upsert(ctx, summary, row.line, code, existing.get(code), Category, values, "category")
+
+
+class UsersHandler:
+    columns = {"username": True, "full_name": True, "role": True}
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        existing = {u.username: u for u in db.session.scalars(select(User))}
+        seen: dict = {}
+        for row in _rows(table, ctx):
+            username = row.text("username", required=True, max_len=64)
+            if username:
+                username = username.lower()
+                if not USERNAME_RE.match(username):
+                    row.error("username", f"'{username}': chữ thường không dấu, số, '.', '-', '_'")
+            full_name = row.text("full_name", required=True, max_len=120)
+            role = row.choice("role", ROLES)
+            if username and not _first_seen(row, seen, username, "username", username):
+                continue
+            if row.ok:
+                upsert(
+                    ctx,
+                    summary,
+                    row.line,
+                    username,
+                    existing.get(username),
+                    User,
+                    {"username": username, "full_name": full_name, "role": role},
+                    "user",
+                )
+
+
+class UnitStatsHandler:
+    columns = {"month": True, "unit_code": True, **{f: False for f in UNIT_STAT_FIELDS}}
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        units = _units_by_code()
+        locked = _locked_months()
+        parsed = []
+        seen: dict = {}
+        for row in _rows(table, ctx):
+            month = row.month()
+            code = row.text("unit_code", required=True, max_len=32)
+            unit = units.get(code) if code else None
+            if code and unit is None:
+                row.error("unit_code", f"không có đơn vị {code}")
+            figures = {f: row.integer(f) for f in UNIT_STAT_FIELDS}
+            for part, whole in (
+                ("online", "received"),
+                ("fee_transactions", "payment_transactions"),
+                ("fee_amount", "payment_amount"),
+            ):
+                if figures[part] is not None and figures[whole] is not None:
+                    if figures[part] > figures[whole]:
+                        row.error(part, f"{figures[part]} lớn hơn {whole} ({figures[whole]})")
+            if month and month in locked:
+                row.error("month", f"tháng {month} đã khóa (báo cáo đã ban hành)")
+            if (
+                month
+                and code
+                and not _first_seen(row, seen, (month, code), "unit_code", f"{month} {code}")
+            ):
+                continue
+            if row.ok:
+                parsed.append((row, month, unit, figures))
+        months = {m for _r, m, _u, _f in parsed}
+        existing = (
+            {
+                (s.month, s.unit_id): s
+                for s in db.session.scalars(select(UnitStat).where(UnitStat.month.in_(months)))
+            }
+            if months
+            else {}
+        )
+        for row, month, unit, figures in parsed:
+            values = {"month": month, "unit_id": unit.id, **figures}
+            upsert(
+                ctx,
+                summary,
+                row.line,
+                f"{month} {unit.code}",
+                existing.get((month, unit.id)),
+                UnitStat,
+                values,
+                "unit_stat",
+            )
+
+
+class CityStatsHandler:
+    columns = {
+        "month": True,
+        "population_lookups": False,
+        "population_matched": False,
+        "population_as_of": False,
+    }
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        existing = {c.month: c for c in db.session.scalars(select(CityStat))}
+        locked = _locked_months()
+        seen: dict = {}
+        for row in _rows(table, ctx):
+            month = row.month()
+            lookups = row.integer("population_lookups")
+            matched = row.integer("population_matched")
+            as_of = row.date("population_as_of")
+            if lookups is not None and matched is not None and matched > lookups:
+                row.error("population_matched", f"{matched} lớn hơn population_lookups ({lookups})")
+            if month and month in locked:
+                row.error("month", f"tháng {month} đã khóa (báo cáo đã ban hành)")
+            if month and not _first_seen(row, seen, month, "month", f"tháng {month}"):
+                continue
+            if row.ok:
+                upsert(
+                    ctx,
+                    summary,
+                    row.line,
+                    month,
+                    existing.get(month),
+                    CityStat,
+                    {
+                        "month": month,
+                        "population_lookups": lookups,
+                        "population_matched": matched,
+                        "population_as_of": as_of,
+                    },
+                    "city_stat",
+                )
+
+
+class ActivitiesHandler:
+    columns = {"month": True, "text": True}
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        locked = _locked_months()
+        by_month: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for row in _rows(table, ctx):
+            month = row.month()
+            text = row.text("text", required=True, max_len=10000)
+            if month and month in locked:
+                row.error("month", f"tháng {month} đã khóa (báo cáo đã ban hành)")
+            if row.ok:
+                by_month[month].append((row.line, text))
+        if not by_month:
+            return
+        current: dict[str, list[Activity]] = defaultdict(list)
+        stmt = select(Activity).where(Activity.month.in_(by_month)).order_by(Activity.position)
+        for activity in db.session.scalars(stmt):
+            current[activity.month].append(activity)
+        for month, items in by_month.items():
+            old = current.get(month, [])
+            if [a.text for a in old] == [t for _l, t in items]:
+                summary.changes.extend(RowChange(line, month, "unchanged") for line, _t in items)
+                continue
+            # Importing a month replaces its list.
+            for activity in old:
+                db.session.delete(activity)
+            for position, (line, text) in enumerate(items, start=1):
+                db.session.add(Activity(month=month, position=position, text=text))
+                status = "updated" if position <= len(old) else "added"
+                diffs = {"text": (old[position - 1].text, text)} if status == "updated" else {}
+                summary.changes.append(RowChange(line, f"{month} #{position}", status, diffs))
+            record(
+                "import_replace",
+                "activities",
+                month,
+                f"Thay danh sách hoạt động tháng {month}: {len(old)} -> {len(items)} mục",
+                user_id=ctx.actor_id,
+            )
+
+
+class TicketsHandler:
+    columns = {
+        "opened_at": True,
+        "audience": True,
+        "category": True,
+        "channel": False,
+        "requester_name": False,
+        "requester_phone": False,
+        "unit_code": False,
+        "dossier_code": False,
+        "summary": False,
+        "status": False,
+        "resolved_at": False,
+        "operator": False,
+    }
+
+    def stage(
+        self, table: Table, ctx: ImportContext, summary: FileSummary, report: ImportReport
+    ) -> None:
+        from ..tickets.duedates import add_working_days
+        from ..tickets.normalize import InvalidValue, normalize_dossier_code, normalize_phone
+        from ..tickets.services import next_ref
+        from ..timeutil import month_of
+
+        units = _units_by_code()
+        categories = {c.code: c for c in db.session.scalars(select(Category))}
+        users = {u.username: u for u in db.session.scalars(select(User))}
+        seen: dict = {}
+        parsed = []
+        for row in _rows(table, ctx):
+            opened_at = row.datetime("opened_at", required=True)
+            if opened_at and opened_at > ctx.now:
+                row.error("opened_at", f"{opened_at.isoformat()} ở tương lai")
+            audience = row.choice("audience", AUDIENCES)
+            code = row.text("category", required=True, max_len=64)
+            category = categories.get(code) if code else None
+            if code and category is None:
+                row.error("category", f"không có nhóm yêu cầu {code}")
+            elif category and audience and category.audience != audience:
+                row.error(
+                    "category", f"{code} thuộc đối tượng {category.audience}, không phải {audience}"
+                )
+            channel = row.choice("channel", CHANNELS, default="phone")
+            name = row.text("requester_name", max_len=120)
+            phone = None
+            try:
+                phone = normalize_phone(row.raw("requester_phone"))
+            except InvalidValue as exc:
+                row.error("requester_phone", str(exc))
+            unit_code = row.text("unit_code", max_len=32)
+            unit = units.get(unit_code) if unit_code else None
+            if unit_code and unit is None:
+                row.error("unit_code", f"không có đơn vị {unit_code}")
+            dossier = None
+            try:
+                dossier = normalize_dossier_code(row.raw("dossier_code"))
+            except InvalidValue as exc:
+                row.error("dossier_code", str(exc))
+            text = row.text("summary", max_len=300)
+            status = row.choice("status", STATUSES, default="closed")
+            resolved_at = row.datetime("resolved_at")
+            if resolved_at and opened_at and resolved_at < opened_at:
+                row.error("resolved_at", "trước thời điểm tiếp nhận (opened_at)")
+            if resolved_at and resolved_at > ctx.now:
+                row.error("resolved_at", f"{resolved_at.isoformat()} ở tương lai")
+            username = row.text("operator", max_len=64)
+            operator = users.get(username.lower()) if username else None
+            if username and operator is None:
+                row.error("operator", f"không có người dùng {username}")
+            if opened_at and code:
+                key = f"{opened_at.isoformat()}|{phone or ''}|{code}"
+                if not _first_seen(
+                    row, seen, key, "opened_at", "yêu cầu (opened_at, phone, category)"
+                ):
+                    continue
+            if row.ok:
+                parsed.append(
+                    (
+                        row,
+                        key,
+                        dict(
+                            opened_at=opened_at,
+                            opened_month=month_of(opened_at),
+                            channel=channel,
+                            audience=audience,
+                            category_id=category.id,
+                            requester_name=name,
+                            requester_phone=phone,
+                            unit_id=unit.id if unit else None,
+                            dossier_code=dossier,
+                            summary=text or category.label,
+                            status=status,
+                            resolved_at=resolved_at if status in ("resolved", "closed") else None,
+                            closed_at=(resolved_at or opened_at) if status == "closed" else None,
+                            operator_id=operator.id if operator else None,
+                            assignee_id=operator.id if operator else None,
+                            due_date=add_working_days(opened_at.date(), category.due_days),
+                            import_key=key,
+                        ),
+                    )
+                )
+        keys = [k for _r, k, _v in parsed]
+        existing: dict[str, Ticket] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            existing.update(
+                (t.import_key, t)
+                for t in db.session.scalars(select(Ticket).where(Ticket.import_key.in_(chunk)))
+            )
+        added = 0
+        for row, key, values in parsed:
+            ticket = existing.get(key)
+            if ticket is None:
+                ticket = Ticket(ref=next_ref(values["opened_month"]), **values)
+                db.session.add(ticket)
+                ticket.events.append(
+                    TicketEvent(
+                        at=values["opened_at"],
+                        user_id=values["operator_id"],
+                        kind="created",
+                        note=f"Nhập từ {table.filename}",
+                    )
+                )
+                summary.changes.append(RowChange(row.line, key, "added"))
+                added += 1
+                continue
+            diffs = {
+                k: (getattr(ticket, k), v)
+                for k, v in values.items()
+                if k != "due_date" and getattr(ticket, k) != v
+            }
+            if not diffs:
+                summary.changes.append(RowChange(row.line, key, "unchanged"))
+                continue
+            for name, (old, new) in diffs.items():
+                setattr(ticket, name, new)
+                ticket.events.append(
+                    TicketEvent(
+                        user_id=ctx.actor_id,
+                        kind="change",
+                        field=name,
+                        old_value=None if old is None else str(old),
+                        new_value=None if new is None else str(new),
+                        note=f"Nhập từ {table.filename}",
+                    )
+                )
+            summary.changes.append(RowChange(row.line, key, "updated", diffs))
+            record(
+                "import_update",
+                "ticket",
+                ticket.ref,
+                f"Cập nhật {ticket.ref} từ tệp",
+                detail={k: [o, n] for k, (o, n) in diffs.items()},
+                user_id=ctx.actor_id,
+            )
+        if added:
+            record(
+                "import_add",
+                "ticket",
+                None,
+                f"Nhập {added} yêu cầu từ {table.filename}",
+                user_id=ctx.actor_id,
+            )
+
+
+HANDLERS = {
+    "organisation": OrganisationHandler(),
+    "units": UnitsHandler(),
+    "categories": CategoriesHandler(),
+    "users": UsersHandler(),
+    "unit_stats": UnitStatsHandler(),
+    "city_stats": CityStatsHandler(),
+    "activities": ActivitiesHandler(),
+    "tickets": TicketsHandler(),
+}

@@ -1,0 +1,26 @@
+"""Every model, imported in one place for Alembic and the app factory."""
+
+from .audit import AuditLog
+from .auth.models import User
+from .reports.models import IssuedReport, OrgSetting, ReportDraft
+from .stats.models import Activity, CityStat, ControlTotal, MonthLock, UnitStat
+from .tickets.models import Category, Ticket, TicketCounter, TicketEvent
+from .units.models import Unit
+
+__all__ = [
+    "Activity",
+    "AuditLog",
+    "Category",
+    "CityStat",
+    "ControlTotal",
+    "IssuedReport",
+    "MonthLock",
+    "OrgSetting",
+    "ReportDraft",
+    "Ticket",
+    "TicketCounter",
+    "TicketEvent",
+    "Unit",
+    "UnitStat",
+    "User",
+]

@@ -1,0 +1,129 @@
+"""Support request categories, tickets and their history."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import User
+from ..extensions import db
+from ..timeutil import now_local
+from ..units.models import Unit
+
+AUDIENCES = ("citizen", "agency")
+AUDIENCE_LABELS = {"citizen": "Công dân", "agency": "Cơ quan, đơn vị"}
+CHANNELS = ("phone", "zalo", "email", "walk_in", "web", "other")
+CHANNEL_LABELS = {
+    "phone": "Điện thoại",
+    "zalo": "Zalo",
+    "email": "Email",
+    "walk_in": "Trực tiếp",
+    "web": "Cổng thông tin",
+    "other": "Khác",
+}
+STATUSES = ("open", "in_progress", "forwarded", "resolved", "closed")
+STATUS_LABELS = {
+    "open": "Mới",
+    "in_progress": "Đang xử lý",
+    "forwarded": "Đã chuyển đơn vị",
+    "resolved": "Đã giải quyết",
+    "closed": "Đã đóng",
+}
+
+
+class Category(db.Model):
+    __tablename__ = "categories"
+    __table_args__ = (CheckConstraint("audience IN ('citizen', 'agency')", name="audience"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    audience: Mapped[str] = mapped_column(String(10))
+    label: Mapped[str] = mapped_column(String(200))
+    report_phrase: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(default=0)
+    due_days: Mapped[int] = mapped_column(default=3)  # working days to resolve
+    active: Mapped[bool] = mapped_column(default=True)
+
+
+class TicketCounter(db.Model):
+    """The last reference number given in a month (``HT-2309-0042``)."""
+
+    __tablename__ = "ticket_counters"
+
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)
+
+
+class Ticket(db.Model):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'in_progress', 'forwarded', 'resolved', 'closed')", name="status"
+        ),
+        CheckConstraint("audience IN ('citizen', 'agency')", name="audience"),
+        Index("ix_tickets_month_audience_category", "opened_month", "audience", "category_id"),
+        Index("ix_tickets_status_opened", "status", "opened_at"),
+        Index("ix_tickets_unit_opened", "unit_id", "opened_at"),
+        Index("ix_tickets_phone_opened", "requester_phone", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ref: Mapped[str] = mapped_column(String(20), unique=True)
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    opened_month: Mapped[str] = mapped_column(String(7))
+    channel: Mapped[str] = mapped_column(String(10), default="phone")
+    audience: Mapped[str] = mapped_column(String(10))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), index=True)
+    requester_name: Mapped[str | None] = mapped_column(String(120))
+    requester_phone: Mapped[str | None] = mapped_column(String(20))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    forwarded_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    dossier_code: Mapped[str | None] = mapped_column(String(40), index=True)
+    summary: Mapped[str] = mapped_column(String(300), default="")
+    details: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    due_date: Mapped[date | None] = mapped_column(index=True)
+    # Set for tickets that came from an import: opened_at|phone|category (FORMATS.md natural key).
+    import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    anonymised_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_local)
+    updated_at: Mapped[datetime] = mapped_column(default=now_local, onupdate=now_local)
+    version: Mapped[int] = mapped_column(default=1)
+
+    category: Mapped[Category] = relationship(lazy="joined")
+    unit: Mapped[Unit | None] = relationship(foreign_keys=[unit_id])
+    forwarded_unit: Mapped[Unit | None] = relationship(foreign_keys=[forwarded_unit_id])
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    operator: Mapped[User | None] = relationship(foreign_keys=[operator_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class TicketEvent(db.Model):
+    """One entry of a ticket's timeline: a field change, a transition or an internal note."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=now_local)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(12))  # created, change, status, note
+    field: Mapped[str | None] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User | None] = relationship()
+
+
+Ticket.events = relationship(
+    TicketEvent, order_by=TicketEvent.id, cascade="all, delete-orphan", lazy="select"
+)

@@ -1,0 +1,274 @@
+"""Test fixtures: a real database (SQLite or PostgreSQL) built by the real migrations.
+
+TEST_DATABASE_URL picks the server: unset or empty means SQLite files in a temporary folder;
+a postgresql:// URL means a fresh database per test, cloned from a migrated template. In CI a
+PostgreSQL that cannot be reached is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from helpdesk import create_app
+from helpdesk.cli import DEMO_DIR, DEMO_PASSWORDS
+from helpdesk.extensions import db
+
+BASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
+IS_PG = BASE_URL.startswith("postgres")
+PASSWORD = "Mat-khau-2023!"  # every test user's password
+
+
+def _pg_url(name: str) -> str:
+    url = make_url(BASE_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _pg_admin() -> sa.Engine:
+    return sa.create_engine(
+        _pg_url(make_url(BASE_URL).database or "postgres"), isolation_level="AUTOCOMMIT"
+    )
+
+
+class Databases:
+    """Create databases from templates: a file copy on SQLite, CREATE DATABASE TEMPLATE on PG."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.prefix = "hd_" + uuid.uuid4().hex[:8]
+        self.created: list[str] = []
+        self.admin = _pg_admin() if IS_PG else None
+
+    def new_name(self, label: str) -> str:
+        return f"{self.prefix}_{label}_{len(self.created)}"
+
+    def url_for(self, name: str) -> str:
+        return _pg_url(name) if IS_PG else f"sqlite:///{self.tmp / (name + '.sqlite3')}"
+
+    def create(self, name: str, template: str | None = None) -> str:
+        if IS_PG:
+            with self.admin.connect() as conn:
+                tmpl = f' TEMPLATE "{template}"' if template else ""
+                conn.execute(sa.text(f'CREATE DATABASE "{name}"{tmpl}'))
+        elif template:
+            shutil.copyfile(self.tmp / f"{template}.sqlite3", self.tmp / f"{name}.sqlite3")
+        self.created.append(name)
+        return self.url_for(name)
+
+    def drop_all(self) -> None:
+        if not IS_PG:
+            return
+        with self.admin.connect() as conn:
+            for name in reversed(self.created):
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def make_app(url: str, **extra):
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SQLALCHEMY_ENGINE_OPTIONS": {"poolclass": sa.pool.NullPool} if IS_PG else {},
+    }
+    config.update(extra)
+    return create_app(config)
+
+
+def _build_template(dbs: Databases, label: str, load_demo: bool) -> str:
+    from flask_migrate import upgrade
+
+    name = dbs.new_name(label)
+    url = dbs.create(name)
+    app = make_app(url)
+    with app.app_context():
+        upgrade()
+        if load_demo:
+            from helpdesk.auth.models import User
+            from helpdesk.imports import run_import
+            from helpdesk.imports.engine import collect_files
+
+            report = run_import(collect_files([DEMO_DIR]))
+            assert report.ok, [str(e) for e in report.errors]
+            for username, (role, full_name, password) in DEMO_PASSWORDS.items():
+                user = db.session.scalar(sa.select(User).where(User.username == username))
+                if user is None:
+                    user = User(username=username, role=role, full_name=full_name or username)
+                    db.session.add(user)
+                user.set_password(password)
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return name
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    if IS_PG:
+        probe = _pg_admin()
+        try:
+            with probe.connect():
+                pass
+        except sa.exc.OperationalError as exc:  # in CI this fails the run, never skips
+            pytest.fail(f"TEST_DATABASE_URL={BASE_URL} is not reachable: {exc}")
+        finally:
+            probe.dispose()
+    dbs = Databases(tmp_path_factory.mktemp("db"))
+    dbs.templates = {}
+    yield dbs
+    dbs.drop_all()
+
+
+def _template(databases: Databases, kind: str) -> str:
+    if kind not in databases.templates:
+        databases.templates[kind] = _build_template(databases, kind, load_demo=kind == "demo")
+    return databases.templates[kind]
+
+
+def _app_from(databases: Databases, kind: str, **extra):
+    name = databases.new_name("t")
+    url = databases.create(name, template=_template(databases, kind))
+    app = make_app(url, **extra)
+    ctx = app.app_context()
+    ctx.push()
+    yield app
+    db.session.remove()
+    db.engine.dispose()
+    ctx.pop()
+
+
+@pytest.fixture
+def app(databases):
+    """An app on an empty, migrated database."""
+    yield from _app_from(databases, "empty")
+
+
+@pytest.fixture
+def demo_app(databases):
+    """An app on a database holding the bundled September 2023 data set and the demo users."""
+    yield from _app_from(databases, "demo")
+
+
+@pytest.fixture
+def app_factory(databases):
+    """Build an app with extra config on a fresh empty (or demo) database."""
+    made = []
+
+    def factory(kind: str = "empty", **extra):
+        gen = _app_from(databases, kind, **extra)
+        made.append(gen)
+        return next(gen)
+
+    yield factory
+    for gen in reversed(made):
+        for _ in gen:
+            pass
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def demo_client(demo_app):
+    return demo_app.test_client()
+
+
+@pytest.fixture
+def make_user(app_context_app):
+    from helpdesk.auth.models import User
+
+    counter = {"n": 0}
+
+    def factory(role: str = "operator", username: str | None = None, **fields) -> User:
+        counter["n"] += 1
+        user = User(
+            username=username or f"{role}{counter['n']}",
+            full_name=fields.pop("full_name", f"Người dùng {counter['n']}"),
+            role=role,
+            **fields,
+        )
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def app_context_app(request):
+    """Whichever app fixture the test uses (app or demo_app)."""
+    for name in ("demo_app", "app"):
+        if name in request.fixturenames:
+            return request.getfixturevalue(name)
+    return request.getfixturevalue("app")
+
+
+def login(client, username: str, password: str = PASSWORD, follow: bool = False):
+    return client.post(
+        "/dang-nhap",
+        data={"username": username, "password": password},
+        follow_redirects=follow,
+    )
+
+
+@pytest.fixture
+def auth(make_user):
+    """Sign a client in as a fresh user of a role: ``auth(client, "supervisor")``."""
+
+    def sign_in(client, role: str = "operator"):
+        user = make_user(role)
+        response = login(client, user.username)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return user
+
+    return sign_in
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+class QueryCounter:
+    """Counts the SQL statements run on an engine (connection-level, so nothing is missed)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _on(self, _conn, _cursor, statement, *_args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "PRAGMA")):
+            self.statements.append(statement)
+
+    def __enter__(self):
+        sa.event.listen(self.engine, "before_cursor_execute", self._on)
+        return self
+
+    def __exit__(self, *exc):
+        sa.event.remove(self.engine, "before_cursor_execute", self._on)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries():
+    return lambda: QueryCounter(db.engine)
