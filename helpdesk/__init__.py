@@ -42,13 +42,24 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import models  # noqa: F401 - register every model
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
+    from .dashboard import bp as dashboard_bp
     from .main import bp as main_bp
+    from .reports import bp as reports_bp
+    from .stats import bp as stats_bp
+    from .tickets import bp as tickets_bp
     from .units import bp as units_bp
 
-    app.register_blueprint(auth_bp)
-    app.register_blueprint(main_bp)
-    app.register_blueprint(units_bp)
-    app.register_blueprint(admin_bp)
+    for blueprint in (
+        auth_bp,
+        main_bp,
+        units_bp,
+        admin_bp,
+        tickets_bp,
+        stats_bp,
+        reports_bp,
+        dashboard_bp,
+    ):
+        app.register_blueprint(blueprint)
 
     from .cli import register_cli
     from .web import register_web

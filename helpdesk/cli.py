@@ -108,6 +108,9 @@ def demo() -> None:
 
 
 def register_cli(app: Flask) -> None:
+    from .reports.cli import report_cli
+
+    app.cli.add_command(report_cli)
     app.cli.add_command(data_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)

@@ -1,0 +1,3 @@
+"""Views of the dashboard blueprint."""
+
+from . import bp  # noqa: F401

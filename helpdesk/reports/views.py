@@ -1,0 +1,3 @@
+"""Views of the reports blueprint."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,3 @@
+"""Views of the stats blueprint."""
+
+from . import bp  # noqa: F401

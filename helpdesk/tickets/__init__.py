@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("tickets", __name__, url_prefix="/yeu-cau")
+
+from . import views  # noqa: E402,F401

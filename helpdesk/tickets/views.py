@@ -1,0 +1,3 @@
+"""Views of the tickets blueprint."""
+
+from . import bp  # noqa: F401
