@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..extensions import db
+from ..textutil import fold
 from ..timeutil import now_local
 from ..units.models import Unit
 
@@ -82,6 +83,9 @@ class Ticket(db.Model):
     forwarded_unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     dossier_code: Mapped[str | None] = mapped_column(String(40), index=True)
     summary: Mapped[str] = mapped_column(String(300), default="")
+    # fold(requester_name + summary): what word search matches, accent-insensitively. Kept in step
+    # by the mapper events below; a trigram index (pg_trgm) can serve it when the table grows.
+    search_text: Mapped[str] = mapped_column(String(430), default="")
     details: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="open")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
@@ -127,3 +131,16 @@ class TicketEvent(db.Model):
 Ticket.events = relationship(
     TicketEvent, order_by=TicketEvent.id, cascade="all, delete-orphan", lazy="select"
 )
+
+
+def ticket_search_text(name: str | None, summary: str | None) -> str:
+    """The folded words a ticket is found by (name and summary)."""
+    return fold(f"{name or ''} {summary or ''}")[:430]
+
+
+@event.listens_for(Ticket, "before_insert")
+@event.listens_for(Ticket, "before_update")
+def _refresh_search_text(_mapper, _connection, target: Ticket) -> None:
+    text = ticket_search_text(target.requester_name, target.summary)
+    if target.search_text != text:
+        target.search_text = text
