@@ -128,11 +128,11 @@ class UnitsHandler:
                     "name": v["name"],
                     "parent_id": parent_id,
                     "position": v["position"],
-                    "search_key": fold(f"{v['kind']} {v['name']}"),
                 }
                 unit = upsert(
                     ctx, summary, row.line, v["code"], existing.get(v["code"]), Unit, values, "unit"
                 )
+                unit.search_key = fold(f"{v['kind']} {v['name']}")  # derived: not a change
                 existing[v["code"]] = unit
             db.session.flush()
         summary.changes.sort(key=lambda c: c.line)
@@ -412,7 +412,7 @@ class TicketsHandler:
             operator = users.get(username.lower()) if username else None
             if username and operator is None:
                 row.error("operator", f"không có người dùng {username}")
-            if opened_at and code:
+            if row.ok:  # a row already in error has no trustworthy key to compare
                 key = f"{opened_at.isoformat()}|{phone or ''}|{code}"
                 if not _first_seen(
                     row, seen, key, "opened_at", "yêu cầu (opened_at, phone, category)"
