@@ -23,7 +23,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check helpdesk tests app.py bench
+	$(BIN)/ruff format --check helpdesk tests app.py $(wildcard bench)
 
 # The whole suite on the database named by TEST_DATABASE_URL (default: a fresh SQLite file).
 test: install lint
