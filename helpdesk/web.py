@@ -26,8 +26,10 @@ def register_web(app: Flask) -> None:
 
     @app.teardown_request
     def forget_user(_exc):
-        # Flask-Login caches the user in g; tests reuse one app context across requests.
+        # Flask-Login caches the user in g, Flask-WTF the CSRF token; tests reuse one app context
+        # across requests, and a token cached from before sign-in must not outlive its session.
         g.pop("_login_user", None)
+        g.pop("csrf_token", None)
 
     @app.after_request
     def security_headers(response):
