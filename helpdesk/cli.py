@@ -114,3 +114,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(data_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
+
+    from .retention import retention_cli
+
+    app.cli.add_command(retention_cli)

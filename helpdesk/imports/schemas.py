@@ -452,9 +452,18 @@ class TicketsHandler:
                 (t.import_key, t)
                 for t in db.session.scalars(select(Ticket).where(Ticket.import_key.in_(chunk)))
             )
+        anonymised = _anonymised_tickets([v for _r, k, v in parsed if k not in existing])
+        kept_anonymous = 0
         added = 0
         for row, key, values in parsed:
             ticket = existing.get(key)
+            pool = anonymised.get((values["opened_at"], values["category_id"]))
+            if ticket is None and pool:
+                # The ticket is there, with its personal data erased: it stays as it is.
+                pool.pop()
+                kept_anonymous += 1
+                summary.changes.append(RowChange(row.line, key, "unchanged"))
+                continue
             if ticket is None:
                 ticket = Ticket(ref=next_ref(values["opened_month"]), **values)
                 db.session.add(ticket)
@@ -498,6 +507,11 @@ class TicketsHandler:
                 detail={k: [o, n] for k, (o, n) in diffs.items()},
                 user_id=ctx.actor_id,
             )
+        if kept_anonymous:
+            report.warnings.append(
+                f"{table.filename}: {kept_anonymous} dòng là yêu cầu đã xóa dữ liệu cá nhân "
+                "(hết thời hạn lưu trữ); giữ nguyên, không ghi lại họ tên, số điện thoại"
+            )
         if added:
             record(
                 "import_add",
@@ -506,6 +520,25 @@ class TicketsHandler:
                 f"Nhập {added} yêu cầu từ {table.filename}",
                 user_id=ctx.actor_id,
             )
+
+
+def _anonymised_tickets(rows: list[dict]) -> dict[tuple, list[int]]:
+    """Anonymised imported tickets by (opened_at, category_id), for the rows not matched by key.
+
+    Retention (helpdesk/retention.py) replaces the import key, which holds the phone number,
+    with ``anon:<id>``; such a ticket is recognised by when it was opened and its category.
+    """
+    if not rows:
+        return {}
+    moments = sorted({v["opened_at"] for v in rows})
+    pool: dict[tuple, list[int]] = defaultdict(list)
+    for start in range(0, len(moments), 500):
+        stmt = select(Ticket.id, Ticket.opened_at, Ticket.category_id).where(
+            Ticket.import_key.like("anon:%"), Ticket.opened_at.in_(moments[start : start + 500])
+        )
+        for ticket_id, opened_at, category_id in db.session.execute(stmt):
+            pool[(opened_at, category_id)].append(ticket_id)
+    return pool
 
 
 HANDLERS = {
