@@ -234,6 +234,20 @@ def upsert(
 
 def check_headers(table: Table, columns: dict[str, bool], errors: list[RowError]) -> bool:
     """Every required column present, no unknown column. Return True if the header is usable."""
+    if not any(h in columns for h in table.headers if h):
+        # Not one known column: the wrong sheet (only the first is read) or the wrong file.
+        found = ", ".join(h for h in table.headers if h)[:200]
+        errors.append(
+            RowError(
+                table.filename,
+                1,
+                None,
+                f"dòng tiêu đề không phải của tệp {table.kind} (thấy: {found}; cần: "
+                f"{', '.join(columns)}). Với tệp XLSX chỉ trang tính đầu tiên được đọc: "
+                "kiểm tra lại trang tính hoặc tệp đã chọn",
+            )
+        )
+        return False
     ok = True
     seen: set[str] = set()
     for header in table.headers:
@@ -317,6 +331,11 @@ def run_import(
                 if check_headers(table, handler.columns, report.errors):
                     handler.stage(table, ctx, summary, report)
                 db.session.flush()
+        if not report.errors:
+            # Warnings (not errors) look at the data as it will be after the import.
+            from ..stats.checks import import_warnings
+
+            report.warnings.extend(import_warnings(report))
         if report.errors or dry_run:
             db.session.rollback()
             return report

@@ -206,7 +206,14 @@ class UsersHandler:
 
 
 class UnitStatsHandler:
-    columns = {"month": True, "unit_code": True, **{f: False for f in UNIT_STAT_FIELDS}}
+    # unit_name: optional and informative only (the XLSX template lists names for people);
+    # units are matched by unit_code.
+    columns = {
+        "month": True,
+        "unit_code": True,
+        "unit_name": False,
+        **{f: False for f in UNIT_STAT_FIELDS},
+    }
 
     def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
         units = _units_by_code()
@@ -248,13 +255,18 @@ class UnitStatsHandler:
             else {}
         )
         for row, month, unit, figures in parsed:
+            current = existing.get((month, unit.id))
+            if current is None and all(v is None for v in figures.values()):
+                # A row left blank (as in the template) reports nothing: there is nothing to add.
+                summary.changes.append(RowChange(row.line, f"{month} {unit.code}", "unchanged"))
+                continue
             values = {"month": month, "unit_id": unit.id, **figures}
             upsert(
                 ctx,
                 summary,
                 row.line,
                 f"{month} {unit.code}",
-                existing.get((month, unit.id)),
+                current,
                 UnitStat,
                 values,
                 "unit_stat",

@@ -1,3 +1,514 @@
-"""Views of the stats blueprint."""
+"""Views of the stats blueprint: the month page, single-value edits, activities, imports."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..access import role_required
+from ..extensions import db
+from ..formatting import number
+from ..imports import run_import
+from ..timeutil import month_of, parse_month, previous_month, today_local
+from ..units.models import LEVEL_LABELS, Unit
+from . import bp
+from .forms import (
+    ActionForm,
+    ActivityForm,
+    ConfirmForm,
+    DateValueForm,
+    UnlockForm,
+    UploadForm,
+    ValueForm,
+    control_totals_form,
+)
+from .labels import CITY_FIELD_LABELS, FIELD_LABELS, FIELD_SHORT, LEVEL_PLURAL, month_label
+from .models import UNIT_STAT_FIELDS, CityStat
+from .page import month_page, unit_month_figures
+from .queries import control_totals, level_totals, months_with_data
+from .services import (
+    MonthLocked,
+    StaleValue,
+    StatsError,
+    add_activity,
+    delete_activity,
+    get_activity,
+    get_lock,
+    move_activity,
+    set_city_value,
+    set_control_totals,
+    set_unit_value,
+    unlock_month,
+    update_activity,
+)
+from .template import build_template, template_filename
+from .uploads import (
+    UploadGone,
+    build_preview,
+    digest,
+    discard_upload,
+    fingerprint,
+    load_upload,
+    months_touched,
+    prepare_files,
+    save_upload,
+    upload_dir,
+)
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+TOO_LARGE = (
+    "Tệp quá lớn: mỗi lần tải lên tối đa 10 MB. Hãy tách tệp theo tháng hoặc bỏ các cột, "
+    "trang tính không cần thiết rồi thử lại. Chưa có gì được ghi."
+)
+
+
+def _month_or_404(month: str) -> str:
+    try:
+        parse_month(month)
+    except ValueError:
+        abort(404)
+    return month
+
+
+def _labels() -> dict:
+    return {
+        "fields": UNIT_STAT_FIELDS,
+        "field_labels": FIELD_LABELS,
+        "field_short": FIELD_SHORT,
+        "level_labels": LEVEL_LABELS,
+        "level_plural": LEVEL_PLURAL,
+        "city_labels": CITY_FIELD_LABELS,
+        "month_label": month_label,
+    }
+
+
+# --- the month page ---------------------------------------------------------------------------
+
+
+@bp.route("/")
+@role_required("supervisor")
+def index():
+    chosen = (request.args.get("thang") or "").strip()
+    try:
+        parse_month(chosen)
+    except ValueError:
+        pass
+    else:
+        return redirect(url_for("stats.month", month=chosen))
+    months = months_with_data()
+    latest = months[0] if months else previous_month(month_of(today_local()))
+    return redirect(url_for("stats.month", month=latest))
+
+
+def _render_month(month: str, activity_form=None, unlock_form=None, status: int = 200):
+    page = month_page(month)
+    return (
+        render_template(
+            "stats/month.html",
+            page=page,
+            activity_form=activity_form or ActivityForm(formdata=None),
+            unlock_form=unlock_form or UnlockForm(formdata=None),
+            action=ActionForm(),
+            **_labels(),
+        ),
+        status,
+    )
+
+
+@bp.route("/<month>")
+@role_required("supervisor")
+def month(month: str):
+    return _render_month(_month_or_404(month))
+
+
+@bp.route("/<month>/mau.xlsx")
+@role_required("supervisor")
+def template(month: str):
+    month = _month_or_404(month)
+    return send_file(
+        io.BytesIO(build_template(month)),
+        mimetype=XLSX_MIME,
+        as_attachment=True,
+        download_name=template_filename(month),
+    )
+
+
+@bp.route("/<month>/mo-khoa", methods=["POST"])
+@role_required("supervisor")
+def unlock(month: str):
+    month = _month_or_404(month)
+    form = UnlockForm()
+    if not form.validate_on_submit():
+        return _render_month(month, unlock_form=form, status=400)
+    try:
+        unlock_month(month, current_user.id, form.reason.data)
+    except StatsError as exc:
+        db.session.rollback()
+        form.reason.errors.append(str(exc))
+        return _render_month(month, unlock_form=form, status=400)
+    db.session.commit()
+    flash(f"Đã mở khóa số liệu tháng {month_label(month)}; lý do đã ghi vào nhật ký.", "success")
+    return redirect(url_for("stats.month", month=month))
+
+
+# --- single values ----------------------------------------------------------------------------
+
+
+def _expected(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+@bp.route("/<month>/don-vi/<code>/<field>", methods=["GET", "POST"])
+@role_required("supervisor")
+def edit_value(month: str, code: str, field: str):
+    month = _month_or_404(month)
+    if field not in UNIT_STAT_FIELDS:
+        abort(404)
+    unit = db.session.scalar(select(Unit).where(Unit.code == code)) or abort(404)
+    current, before = unit_month_figures(month, unit)
+    form = ValueForm()
+    if request.method == "GET":
+        form.value.data = number(current[field])
+        form.expected.data = "" if current[field] is None else str(current[field])
+    elif form.validate_on_submit():
+        try:
+            changed = set_unit_value(
+                month,
+                unit,
+                field,
+                form.value.parsed,
+                form.reason.data,
+                current_user.id,
+                expected=_expected(form.expected.data),
+            )
+        except StaleValue as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            form.expected.data = "" if current[field] is None else str(current[field])
+        except StatsError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "value").errors.append(str(exc))
+        else:
+            db.session.commit()
+            if changed:
+                flash(f"Đã sửa {FIELD_LABELS[field]} của {unit.full_name}.", "success")
+            else:
+                flash("Giá trị không đổi; không có gì được ghi.", "info")
+            return redirect(url_for("stats.month", month=month, _anchor=f"u-{unit.code}"))
+    return render_template(
+        "stats/edit_value.html",
+        month=month,
+        unit=unit,
+        field=field,
+        current=current,
+        before=before,
+        form=form,
+        lock=get_lock(month),
+        **_labels(),
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/<month>/thanh-pho/<field>", methods=["GET", "POST"])
+@role_required("supervisor")
+def edit_city(month: str, field: str):
+    month = _month_or_404(month)
+    if field not in CITY_FIELD_LABELS:
+        abort(404)
+    stat = db.session.get(CityStat, month)
+    current = getattr(stat, field) if stat is not None else None
+    is_date = field == "population_as_of"
+    form = DateValueForm() if is_date else ValueForm()
+    if request.method == "GET":
+        form.value.data = (
+            (current.strftime("%d/%m/%Y") if current else "") if is_date else number(current)
+        )
+        form.expected.data = "" if current is None else str(current)
+    elif form.validate_on_submit():
+        value = form.parsed if is_date else form.value.parsed
+        expected = form.expected.data or None
+        if not is_date:
+            expected = _expected(expected)
+        elif expected is not None:
+            expected = date.fromisoformat(expected)
+        try:
+            changed = set_city_value(
+                month, field, value, form.reason.data, current_user.id, expected=expected
+            )
+        except StaleValue as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            form.expected.data = "" if current is None else str(current)
+        except StatsError as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "value").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(
+                f"Đã sửa {CITY_FIELD_LABELS[field]}." if changed else "Giá trị không đổi.",
+                "success" if changed else "info",
+            )
+            return redirect(url_for("stats.month", month=month, _anchor="thanh-pho"))
+    return render_template(
+        "stats/edit_city.html",
+        month=month,
+        field=field,
+        current=current,
+        form=form,
+        lock=get_lock(month),
+        **_labels(),
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/<month>/tong-kiem-tra", methods=["GET", "POST"])
+@role_required("supervisor")
+def controls(month: str):
+    month = _month_or_404(month)
+    form = control_totals_form(control_totals(month))()
+    if form.validate_on_submit():
+        try:
+            changes = set_control_totals(month, form.parsed(), current_user.id)
+        except StatsError as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(f"Đã lưu {changes} thay đổi tổng kiểm tra.", "success")
+            return redirect(url_for("stats.month", month=month, _anchor="canh-bao"))
+    return render_template(
+        "stats/controls.html",
+        month=month,
+        form=form,
+        totals=level_totals(month),
+        lock=get_lock(month),
+        **_labels(),
+    ), (400 if form.errors else 200)
+
+
+# --- activities -------------------------------------------------------------------------------
+
+
+def _activity_or_404(month: str, activity_id: int):
+    return get_activity(month, activity_id) or abort(404)
+
+
+def _locked_redirect(month: str, exc: StatsError):
+    db.session.rollback()
+    flash(str(exc), "error")
+    return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
+
+
+@bp.route("/<month>/hoat-dong", methods=["POST"])
+@role_required("supervisor")
+def activity_add(month: str):
+    month = _month_or_404(month)
+    form = ActivityForm()
+    if not form.validate_on_submit():
+        return _render_month(month, activity_form=form, status=400)
+    try:
+        add_activity(month, form.text.data, current_user.id)
+    except MonthLocked as exc:
+        return _locked_redirect(month, exc)
+    except StatsError as exc:
+        db.session.rollback()
+        form.text.errors.append(str(exc))
+        return _render_month(month, activity_form=form, status=400)
+    db.session.commit()
+    flash("Đã thêm hoạt động.", "success")
+    return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
+
+
+@bp.route("/<month>/hoat-dong/<int:activity_id>", methods=["GET", "POST"])
+@role_required("supervisor")
+def activity_edit(month: str, activity_id: int):
+    month = _month_or_404(month)
+    activity = _activity_or_404(month, activity_id)
+    form = ActivityForm(obj=activity if request.method == "GET" else None)
+    if request.method == "GET":
+        form.expected.data = activity.text
+    elif form.validate_on_submit():
+        try:
+            update_activity(activity, form.text.data, current_user.id, expected=form.expected.data)
+        except MonthLocked as exc:
+            return _locked_redirect(month, exc)
+        except StaleValue as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            form.expected.data = activity.text
+        except StatsError as exc:
+            db.session.rollback()
+            form.text.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Đã lưu hoạt động.", "success")
+            return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
+    return render_template(
+        "stats/activity_edit.html",
+        month=month,
+        activity=activity,
+        form=form,
+        lock=get_lock(month),
+        **_labels(),
+    ), (400 if form.errors else 200)
+
+
+@bp.route("/<month>/hoat-dong/<int:activity_id>/xoa", methods=["POST"])
+@role_required("supervisor")
+def activity_delete(month: str, activity_id: int):
+    month = _month_or_404(month)
+    activity = _activity_or_404(month, activity_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        delete_activity(activity, current_user.id)
+    except StatsError as exc:
+        return _locked_redirect(month, exc)
+    db.session.commit()
+    flash("Đã xóa hoạt động.", "success")
+    return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
+
+
+@bp.route("/<month>/hoat-dong/<int:activity_id>/chuyen", methods=["POST"])
+@role_required("supervisor")
+def activity_move(month: str, activity_id: int):
+    month = _month_or_404(month)
+    activity = _activity_or_404(month, activity_id)
+    offset = {"len": -1, "xuong": 1}.get(request.form.get("huong", ""))
+    if not ActionForm().validate_on_submit() or offset is None:
+        abort(400)
+    try:
+        move_activity(activity, offset, current_user.id)
+    except StatsError as exc:
+        return _locked_redirect(month, exc)
+    db.session.commit()
+    return redirect(url_for("stats.month", month=month, _anchor=f"a-{activity.id}"))
+
+
+# --- imports ----------------------------------------------------------------------------------
+
+
+def _render_upload(form, status: int = 200, **context):
+    context.setdefault("errors", [])
+    context.setdefault("report", None)
+    return render_template(
+        "stats/upload.html",
+        form=form,
+        max_mb=current_app.config["IMPORT_MAX_BYTES"] // (1024 * 1024),
+        **context,
+        **_labels(),
+    ), status
+
+
+def _preview(form, files, report, token: str, notice: str | None = None):
+    confirm = ConfirmForm(formdata=None)
+    confirm.token.data = token
+    confirm.digest.data = digest(files)
+    confirm.fingerprint.data = fingerprint(report)
+    return _render_upload(
+        form,
+        report=report,
+        previews=build_preview(files, report),
+        errors=[str(e) for e in report.errors],
+        confirm=confirm,
+        notice=notice,
+        months=months_touched(report),
+    )
+
+
+@bp.route("/nhap", methods=["GET", "POST"])
+@role_required("supervisor")
+def upload():
+    form = UploadForm(current_user.role)
+    try:
+        submitted = form.validate_on_submit()
+    except RequestEntityTooLarge:
+        blank = UploadForm(current_user.role, formdata=None)
+        return _render_upload(blank, 413, too_large=TOO_LARGE)
+    if not submitted:
+        return _render_upload(form, 400 if form.errors else 200)
+    uploaded = [(f.filename, f.read()) for f in form.files.data if f.filename]
+    files, errors = prepare_files(uploaded, form.kind.data or None, current_user.role)
+    if errors:
+        return _render_upload(form, errors=[str(e) for e in errors])
+    report = run_import(
+        files,
+        actor_id=current_user.id,
+        dry_run=True,
+        max_bytes=current_app.config["IMPORT_MAX_BYTES"],
+    )
+    if not report.ok:
+        return _render_upload(form, errors=[str(e) for e in report.errors], report=report)
+    token = save_upload(upload_dir(current_app.instance_path), files, current_user.id)
+    return _preview(form, files, report, token)
+
+
+@bp.route("/nhap/xac-nhan", methods=["POST"])
+@role_required("supervisor")
+def upload_confirm():
+    confirm = ConfirmForm()
+    directory = upload_dir(current_app.instance_path)
+    if not confirm.validate_on_submit():
+        abort(400)
+    try:
+        files = load_upload(directory, confirm.token.data, current_user.id, confirm.digest.data)
+    except UploadGone:
+        flash("Không còn tệp đã xem trước (đã nhập, đã hủy hoặc quá hạn). Hãy tải tệp lên lại.")
+        return redirect(url_for("stats.upload"))
+    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
+    form = UploadForm(current_user.role, formdata=None)
+    check = run_import(files, actor_id=current_user.id, dry_run=True, max_bytes=max_bytes)
+    if not check.ok:
+        discard_upload(directory, confirm.token.data)
+        return _render_upload(
+            form,
+            errors=[str(e) for e in check.errors],
+            report=check,
+            notice="Dữ liệu đã thay đổi từ lúc xem trước và tệp nay có lỗi; chưa có gì được ghi.",
+        )
+    if fingerprint(check) != confirm.fingerprint.data:
+        return _preview(
+            form,
+            files,
+            check,
+            confirm.token.data,
+            notice="Dữ liệu trong hệ thống đã thay đổi từ lúc xem trước, nên kết quả nhập cũng "
+            "khác. Chưa có gì được ghi: hãy xem lại bản xem trước mới dưới đây rồi xác nhận.",
+        )
+    report = run_import(files, actor_id=current_user.id, max_bytes=max_bytes)
+    if not report.ok:  # changed in the instant between the two runs
+        return _render_upload(form, errors=[str(e) for e in report.errors], report=report)
+    discard_upload(directory, confirm.token.data)
+    for summary in report.files:
+        flash(
+            f"Đã nhập {summary.filename}: {summary.added} thêm mới, {summary.updated} cập nhật, "
+            f"{summary.unchanged} không đổi.",
+            "success",
+        )
+    months = months_touched(report)
+    if months:
+        return redirect(url_for("stats.month", month=months[-1]))
+    return redirect(url_for("stats.upload"))
+
+
+@bp.route("/nhap/huy", methods=["POST"])
+@role_required("supervisor")
+def upload_cancel():
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    discard_upload(upload_dir(current_app.instance_path), request.form.get("token", ""))
+    flash("Đã hủy; không có gì được ghi.", "info")
+    return redirect(url_for("stats.upload"))
