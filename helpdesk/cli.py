@@ -115,6 +115,8 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
 
+    from .backup import backup_cli
     from .retention import retention_cli
 
+    app.cli.add_command(backup_cli)
     app.cli.add_command(retention_cli)
