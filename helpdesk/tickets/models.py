@@ -85,7 +85,7 @@ class Ticket(db.Model):
     summary: Mapped[str] = mapped_column(String(300), default="")
     # fold(requester_name + summary): what word search matches, accent-insensitively. Kept in step
     # by the mapper events below; a trigram index (pg_trgm) can serve it when the table grows.
-    search_text: Mapped[str] = mapped_column(String(430), default="")
+    search_text: Mapped[str] = mapped_column(String(430), default="", server_default="")
     details: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="open")
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)

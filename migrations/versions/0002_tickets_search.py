@@ -30,10 +30,12 @@ def _fold(value):
 
 
 def upgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column('search_text', sa.String(length=430), nullable=False, server_default='')
-        )
+    # Plain ADD COLUMN, not batch mode: on SQLite a batch "move and copy" of tickets would drop
+    # the old table, and with foreign keys on, ON DELETE CASCADE would empty ticket_events.
+    op.add_column(
+        'tickets',
+        sa.Column('search_text', sa.String(length=430), nullable=False, server_default=''),
+    )
     tickets = sa.table(
         'tickets',
         sa.column('id', sa.Integer),
@@ -62,10 +64,8 @@ def upgrade():
             ],
         )
         last = rows[-1].id
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.alter_column('search_text', server_default=None)
 
 
 def downgrade():
-    with op.batch_alter_table('tickets', schema=None) as batch_op:
-        batch_op.drop_column('search_text')
+    # SQLite >= 3.35 drops a column in place (no table copy, so no cascade on ticket_events).
+    op.drop_column('tickets', 'search_text')
