@@ -1,12 +1,90 @@
-"""Ticket services: references, creation, changes. They flush; views commit."""
+"""Ticket services: references, creation, changes, transitions. They flush; views commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import User
 from ..extensions import db
-from .models import TicketCounter
+from ..formatting import short_date
+from ..textutil import fold, nfc
+from ..timeutil import month_of
+from ..units.models import Unit
+from ..units.services import AmbiguousUnit, match_unit_name, search_units
+from .duedates import add_working_days
+from .models import CHANNEL_LABELS, STATUS_LABELS, Category, Ticket, TicketCounter, TicketEvent
+from .normalize import format_phone
+
+# Which status a ticket may move to from each status. "open" from resolved/closed is a reopen;
+# "forwarded" is reached through forward_ticket (it needs a unit).
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "open": ("in_progress", "resolved", "closed"),
+    "in_progress": ("resolved", "closed"),
+    "forwarded": ("in_progress", "resolved", "closed"),
+    "resolved": ("closed", "open"),
+    "closed": ("open",),
+}
+FORWARDABLE = ("open", "in_progress", "forwarded")
+FIELD_LABELS = {
+    "opened_at": "Thời điểm tiếp nhận",
+    "channel": "Kênh",
+    "category": "Nhóm yêu cầu",
+    "requester_name": "Người yêu cầu",
+    "requester_phone": "Số điện thoại",
+    "unit": "Đơn vị liên quan",
+    "dossier_code": "Mã hồ sơ",
+    "summary": "Nội dung",
+    "details": "Chi tiết",
+    "due_date": "Hạn xử lý",
+    "assignee": "Người xử lý",
+    "forwarded_unit": "Chuyển tới đơn vị",
+    "resolution_note": "Kết quả giải quyết",
+    "status": "Trạng thái",
+}
+
+
+class TicketError(ValueError):
+    """A change was refused; the message is for the person, ``field`` says where to show it."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+class TicketForbidden(PermissionError):
+    """The actor's role does not allow this change."""
+
+
+class StaleTicket(Exception):
+    """Someone saved the ticket since this form was loaded; ``changes`` says what they did."""
+
+    def __init__(self, ticket_id: int, changes: list[TicketEvent]):
+        super().__init__("stale ticket")
+        self.ticket_id = ticket_id
+        self.changes = changes
+
+
+@dataclass
+class TicketValues:
+    """What quick entry and the edit form give: already validated and normalised."""
+
+    category: Category
+    opened_at: datetime | None = None
+    channel: str = "phone"
+    requester_name: str | None = None
+    requester_phone: str | None = None
+    unit: Unit | None = None
+    dossier_code: str | None = None
+    summary: str | None = None
+    details: str | None = None
+    resolution_note: str | None = None
 
 
 def next_ref(month: str) -> str:
@@ -33,3 +111,348 @@ def next_ref(month: str) -> str:
 
 def counter_value(month: str) -> int:
     return db.session.scalar(select(TicketCounter.last).where(TicketCounter.month == month)) or 0
+
+
+def due_date_for(opened_at: datetime, category: Category):
+    """The category's working days after the day the request came in."""
+    return add_working_days(opened_at.date(), category.due_days)
+
+
+# -- units typed by name or code ---------------------------------------------------------------
+
+_WITH_PARENT = re.compile(r"^(.*?)\s*\((.+)\)\s*$")
+
+
+def resolve_unit(text: str | None, unit_id: str | int | None = None) -> Unit | None:
+    """Find the unit the operator meant: the picker's id, a code, or a (possibly ambiguous) name.
+
+    Raises TicketError (field ``unit``) with the candidates when a name is ambiguous.
+    """
+    text = (nfc(text) or "").strip()
+    if unit_id not in (None, "") and str(unit_id).isdigit():
+        unit = db.session.get(Unit, int(unit_id))
+        if unit is not None and (not text or fold(text) in _names_of(unit)):
+            return _active(unit)
+    if not text:
+        return None
+    by_code = db.session.scalar(select(Unit).where(Unit.code == text))
+    if by_code is not None:
+        return _active(by_code)
+    name, parent = text, None
+    match = _WITH_PARENT.match(text)
+    if match:
+        name, parent = match.group(1), match.group(2)
+    try:
+        unit = match_unit_name(name)
+    except AmbiguousUnit as exc:
+        chosen = [u for u in exc.candidates if parent and u.parent and _same(u.parent, parent)]
+        if len(chosen) == 1:
+            return _active(chosen[0])
+        names = "; ".join(u.display for u in exc.candidates)
+        raise TicketError(f"“{text}” có ở nhiều nơi: {names}. Hãy chọn một.", "unit") from exc
+    if unit is None:
+        found = search_units(name, limit=2)
+        if len(found) == 1:
+            unit = found[0]
+    if unit is None:
+        raise TicketError(
+            f"Không tìm thấy đơn vị “{text}”. Gõ tên hoặc mã rồi chọn trong danh sách.", "unit"
+        )
+    return _active(unit)
+
+
+def _names_of(unit: Unit) -> set[str]:
+    return {fold(unit.display), fold(unit.full_name), fold(unit.name), fold(unit.code)}
+
+
+def _same(unit: Unit, text: str) -> bool:
+    key = fold(text)
+    return key in (fold(unit.full_name), fold(unit.name))
+
+
+def _active(unit: Unit) -> Unit:
+    if not unit.active:
+        raise TicketError(f"{unit.display} đã ngừng sử dụng.", "unit")
+    return unit
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def _show(field: str, value: Any) -> str | None:
+    """How a value reads in the timeline (stored as text, as it was at the time)."""
+    if value is None or value == "":
+        return None
+    if field == "channel":
+        return CHANNEL_LABELS.get(value, value)
+    if field == "requester_phone":
+        return format_phone(value)
+    if field in ("opened_at", "due_date"):
+        return short_date(value)
+    if isinstance(value, Category):
+        return value.label
+    if isinstance(value, Unit):
+        return value.display
+    if isinstance(value, User):
+        return value.full_name
+    return str(value)
+
+
+def _event(ticket: Ticket, actor_id: int | None, kind: str, **values: Any) -> TicketEvent:
+    event = TicketEvent(user_id=actor_id, kind=kind, **values)
+    ticket.events.append(event)
+    return event
+
+
+def _change(ticket: Ticket, actor_id: int | None, field: str, old: Any, new: Any) -> None:
+    _event(ticket, actor_id, "change", field=field, old_value=_show(field, old),
+           new_value=_show(field, new))  # fmt: skip
+
+
+def events_since(ticket_id: int, after_event_id: int | None) -> list[TicketEvent]:
+    """The timeline entries added after ``after_event_id`` (what another person changed)."""
+    stmt = (
+        select(TicketEvent)
+        .options(joinedload(TicketEvent.user))
+        .where(TicketEvent.ticket_id == ticket_id, TicketEvent.id > (after_event_id or 0))
+        .order_by(TicketEvent.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def check_version(ticket: Ticket, expected: int | None, seen_event_id: int | None) -> None:
+    """Refuse a change made on a form loaded before someone else's save."""
+    if expected is not None and ticket.version != expected:
+        raise StaleTicket(ticket.id, events_since(ticket.id, seen_event_id))
+
+
+# -- creating and editing -----------------------------------------------------------------------
+
+
+def create_ticket(values: TicketValues, actor_id: int | None, close: bool, now: datetime) -> Ticket:
+    """Log a request; ``close`` means it was answered on the spot (the common case)."""
+    opened_at = values.opened_at or now
+    month = month_of(opened_at)
+    category = values.category
+    ticket = Ticket(
+        ref=next_ref(month),
+        opened_at=opened_at,
+        opened_month=month,
+        channel=values.channel,
+        audience=category.audience,
+        category=category,
+        category_id=category.id,
+        requester_name=values.requester_name,
+        requester_phone=values.requester_phone,
+        unit_id=values.unit.id if values.unit else None,
+        dossier_code=values.dossier_code,
+        summary=values.summary or category.label,
+        details=values.details,
+        status="open",
+        operator_id=actor_id,
+        assignee_id=actor_id,
+        due_date=due_date_for(opened_at, category),
+        resolution_note=values.resolution_note,
+    )
+    db.session.add(ticket)
+    _event(ticket, actor_id, "created", at=now, note=CHANNEL_LABELS.get(values.channel))
+    if close:
+        # Answered during the call: resolved when it came in, closed when logged.
+        ticket.status = "closed"
+        ticket.resolved_at = opened_at
+        ticket.closed_at = max(now, opened_at)
+        _event(ticket, actor_id, "status", at=now, field="status", old_value="open",
+               new_value="closed", note="Trả lời ngay trong cuộc gọi.")  # fmt: skip
+    db.session.flush()
+    return ticket
+
+
+def update_ticket(
+    ticket: Ticket,
+    values: TicketValues,
+    actor_id: int | None,
+    expected_version: int | None,
+    seen_event_id: int | None,
+    now: datetime,
+) -> list[str]:
+    """Apply an edit, one history entry per changed field; return the changed field names."""
+    check_version(ticket, expected_version, seen_event_id)
+    changed: list[str] = []
+    opened_at = values.opened_at or ticket.opened_at
+    plain = {
+        "opened_at": opened_at,
+        "channel": values.channel,
+        "requester_name": values.requester_name,
+        "requester_phone": values.requester_phone,
+        "dossier_code": values.dossier_code,
+        "summary": values.summary or values.category.label,
+        "details": values.details,
+    }
+    for name, new in plain.items():
+        old = getattr(ticket, name)
+        if (old or None) != (new or None):
+            _change(ticket, actor_id, name, old, new)
+            setattr(ticket, name, new)
+            changed.append(name)
+    if ticket.category_id != values.category.id:
+        _change(ticket, actor_id, "category", ticket.category, values.category)
+        ticket.category = values.category
+        ticket.audience = values.category.audience
+        changed.append("category")
+    new_unit_id = values.unit.id if values.unit else None
+    if ticket.unit_id != new_unit_id:
+        _change(ticket, actor_id, "unit", ticket.unit, values.unit)
+        ticket.unit = values.unit
+        changed.append("unit")
+    if "opened_at" in changed:
+        ticket.opened_month = month_of(opened_at)
+    if "opened_at" in changed or "category" in changed:
+        due = due_date_for(opened_at, values.category)
+        if due != ticket.due_date:
+            _change(ticket, actor_id, "due_date", ticket.due_date, due)
+            ticket.due_date = due
+    if changed:
+        db.session.flush()
+    return changed
+
+
+# -- working a ticket ---------------------------------------------------------------------------
+
+
+def allowed_transitions(ticket: Ticket, actor: User) -> list[str]:
+    """The statuses this actor may move the ticket to (reopening closed ones: supervisors)."""
+    targets = list(TRANSITIONS.get(ticket.status, ()))
+    if ticket.status == "closed" and not actor.has_role("supervisor"):
+        targets.remove("open")
+    return targets
+
+
+def change_status(
+    ticket: Ticket,
+    target: str,
+    actor: User,
+    note: str | None,
+    expected_version: int | None,
+    seen_event_id: int | None,
+    now: datetime,
+) -> None:
+    """Move a ticket along open -> in_progress -> resolved -> closed, or reopen it."""
+    check_version(ticket, expected_version, seen_event_id)
+    note = (nfc(note) or "").strip() or None
+    if target not in TRANSITIONS.get(ticket.status, ()):
+        raise TicketError(
+            f"Không thể chuyển từ “{STATUS_LABELS[ticket.status]}” sang "
+            f"“{STATUS_LABELS.get(target, target)}”.",
+            "status",
+        )
+    reopening = target == "open"
+    if reopening and ticket.status == "closed" and not actor.has_role("supervisor"):
+        raise TicketForbidden("Chỉ giám sát viên được mở lại yêu cầu đã đóng.")
+    if reopening and not note:
+        raise TicketError("Ghi lý do mở lại.", "note")
+    if target == "resolved" and not (note or ticket.resolution_note):
+        raise TicketError("Ghi kết quả giải quyết.", "note")
+    old = ticket.status
+    if target in ("resolved", "closed"):
+        if note:
+            if (ticket.resolution_note or None) != note:
+                _change(ticket, actor.id, "resolution_note", ticket.resolution_note, note)
+            ticket.resolution_note = note
+        ticket.resolved_at = ticket.resolved_at or now
+        if target == "closed":
+            ticket.closed_at = now
+    if reopening:
+        ticket.resolved_at = None
+        ticket.closed_at = None
+    if target == "in_progress" and ticket.assignee_id is None:
+        _change(ticket, actor.id, "assignee", None, actor)
+        ticket.assignee_id = actor.id
+    ticket.status = target
+    _event(ticket, actor.id, "status", field="status", old_value=old, new_value=target,
+           note=None if target in ("resolved", "closed") else note)  # fmt: skip
+    db.session.flush()
+
+
+def assign_ticket(
+    ticket: Ticket,
+    assignee: User | None,
+    actor: User,
+    expected_version: int | None,
+    seen_event_id: int | None,
+) -> None:
+    """Give the ticket to someone. Operators may only take unassigned tickets (or their own)."""
+    check_version(ticket, expected_version, seen_event_id)
+    if not actor.has_role("supervisor"):
+        taking = assignee is not None and assignee.id == actor.id
+        if not taking or ticket.assignee_id not in (None, actor.id):
+            raise TicketForbidden("Chỉ giám sát viên được giao lại yêu cầu cho người khác.")
+    if assignee is not None and not assignee.active:
+        raise TicketError(f"{assignee.full_name} đã bị khóa.", "assignee")
+    new_id = assignee.id if assignee else None
+    if ticket.assignee_id == new_id:
+        return
+    _change(ticket, actor.id, "assignee", ticket.assignee, assignee)
+    ticket.assignee_id = new_id
+    db.session.flush()
+
+
+def forward_ticket(
+    ticket: Ticket,
+    unit: Unit,
+    note: str | None,
+    actor: User,
+    expected_version: int | None,
+    seen_event_id: int | None,
+) -> None:
+    """Send the request to the unit that holds the dossier and follow it up."""
+    check_version(ticket, expected_version, seen_event_id)
+    if ticket.status not in FORWARDABLE:
+        raise TicketError(
+            f"Yêu cầu “{STATUS_LABELS[ticket.status]}” không chuyển được; hãy mở lại trước.",
+            "unit",
+        )
+    if ticket.forwarded_unit_id != unit.id:
+        _change(ticket, actor.id, "forwarded_unit", ticket.forwarded_unit, unit)
+        ticket.forwarded_unit_id = unit.id
+    old = ticket.status
+    ticket.status = "forwarded"
+    _event(ticket, actor.id, "status", field="status", old_value=old, new_value="forwarded",
+           note=(nfc(note) or "").strip() or None)  # fmt: skip
+    db.session.flush()
+
+
+def add_note(ticket: Ticket, text: str, actor_id: int | None) -> TicketEvent:
+    """Add an internal note to the timeline (the ticket itself is not changed)."""
+    text = (nfc(text) or "").strip()
+    if not text:
+        raise TicketError("Nhập nội dung ghi chú.", "text")
+    event = _event(ticket, actor_id, "note", note=text)
+    db.session.flush()
+    return event
+
+
+# -- the caller's history -----------------------------------------------------------------------
+
+
+def caller_history(phone: str, limit: int = 8) -> dict[str, Any]:
+    """The caller's latest requests, the name last used and how many there are (3 queries)."""
+    stmt = (
+        select(Ticket)
+        .options(joinedload(Ticket.unit))
+        .where(Ticket.requester_phone == phone)
+        .order_by(Ticket.opened_at.desc(), Ticket.id.desc())
+        .limit(limit)
+    )
+    tickets = list(db.session.scalars(stmt).unique())
+    total = len(tickets)
+    if total == limit:
+        total = db.session.scalar(
+            select(func.count()).select_from(Ticket).where(Ticket.requester_phone == phone)
+        )
+    name = db.session.scalar(
+        select(Ticket.requester_name)
+        .where(Ticket.requester_phone == phone, Ticket.requester_name.is_not(None))
+        .order_by(Ticket.opened_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    return {"tickets": tickets, "total": total, "name": name}

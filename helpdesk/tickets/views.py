@@ -1,3 +1,452 @@
-"""Views of the tickets blueprint."""
+"""Views of the tickets blueprint: quick entry, the list, the detail page, exports."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..access import role_required
+from ..auth.models import User
+from ..extensions import db
+from ..formsutil import choices
+from ..timeutil import now_local, today_local
+from ..units.models import LEVEL_LABELS, Unit
+from . import bp
+from .exporting import export_rows
+from .forms import AssignForm, ForwardForm, NoteForm, TicketEditForm, TicketForm, TransitionForm
+from .models import (
+    AUDIENCE_LABELS,
+    CHANNEL_LABELS,
+    STATUS_LABELS,
+    STATUSES,
+    Category,
+    Ticket,
+    TicketEvent,
+)
+from .normalize import InvalidValue, format_phone, normalize_phone
+from .queries import (
+    SORTS,
+    TicketFilter,
+    count_capped,
+    filter_choices,
+    filtered_tickets,
+    ticket_page,
+)
+from .services import (
+    FIELD_LABELS,
+    FORWARDABLE,
+    StaleTicket,
+    TicketError,
+    TicketForbidden,
+    add_note,
+    allowed_transitions,
+    assign_ticket,
+    caller_history,
+    change_status,
+    create_ticket,
+    events_since,
+    forward_ticket,
+    update_ticket,
+)
+
+EXPORT_MAX_ROWS = 200_000
+
+
+@bp.context_processor
+def ticket_labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+        "audience_labels": AUDIENCE_LABELS,
+        "field_labels": FIELD_LABELS,
+        "level_labels": LEVEL_LABELS,
+        "format_phone": format_phone,
+        "today": today_local(),
+    }
+
+
+def _categories(active_only: bool = True) -> list[Category]:
+    """Categories grouped by audience (citizens first), in their configured order."""
+    stmt = select(Category).order_by(Category.audience.desc(), Category.position, Category.id)
+    if active_only:
+        stmt = stmt.where(Category.active.is_(True))
+    return list(db.session.scalars(stmt))
+
+
+# -- quick entry --------------------------------------------------------------------------------
+
+
+@bp.route("/moi", methods=["GET", "POST"])
+@role_required("operator")
+def quick():
+    """Log a call: phone first, caller's history beside it, one key per category."""
+    form = TicketForm(categories=_categories())
+    if form.validate_on_submit():
+        close = not form.save.data
+        ticket = create_ticket(form.values(), current_user.id, close=close, now=now_local())
+        db.session.commit()
+        state = "đã đóng" if close else "đang mở"
+        flash(
+            Markup('Đã lưu <a href="{}">{}</a> ({}).').format(
+                url_for("tickets.detail", ticket_id=ticket.id), ticket.ref, state
+            ),
+            "success",
+        )
+        return redirect(url_for("tickets.quick"))
+    recent = db.session.scalars(
+        select(Ticket)
+        .options(joinedload(Ticket.unit))
+        .where(Ticket.operator_id == current_user.id)
+        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .limit(6)
+    ).unique()
+    status = 400 if form.is_submitted() else 200
+    return render_template("tickets/quick.html", form=form, recent=list(recent)), status
+
+
+@bp.route("/nguoi-goi")
+@role_required("operator")
+def caller():
+    """JSON for quick entry: the caller's last requests and the name they gave last time."""
+    raw = (request.args.get("phone") or "")[:30]
+    try:
+        phone = normalize_phone(raw)
+    except InvalidValue:
+        phone = None
+    if phone is None:
+        return jsonify({"phone": None, "name": None, "total": 0, "tickets": []})
+    found = caller_history(phone)
+    return jsonify(
+        {
+            "phone": phone,
+            "display": format_phone(phone),
+            "name": found["name"],
+            "total": found["total"],
+            "list_url": url_for("tickets.index", q=phone),
+            "tickets": [
+                {
+                    "ref": t.ref,
+                    "url": url_for("tickets.detail", ticket_id=t.id),
+                    "opened_at": t.opened_at.strftime("%d/%m/%Y %H:%M"),
+                    "category": t.category.label,
+                    "status": t.status,
+                    "status_label": STATUS_LABELS[t.status],
+                    "summary": t.summary,
+                    "unit": t.unit.display if t.unit else None,
+                    "dossier_code": t.dossier_code,
+                }
+                for t in found["tickets"]
+            ],
+        }
+    )
+
+
+# -- the list -----------------------------------------------------------------------------------
+
+
+def _per_page() -> int:
+    text = request.args.get("per_page", "")
+    return max(10, min(int(text), 200)) if text.isdigit() else 50
+
+
+@bp.route("/")
+@role_required("operator")
+def index():
+    """The filterable list; every filter lives in the URL."""
+    flt = TicketFilter.from_args(request.args)
+    page = ticket_page(flt, per_page=_per_page())
+    unit = db.session.get(Unit, flt.unit) if flt.unit else None
+    return render_template(
+        "tickets/index.html",
+        flt=flt,
+        page=page,
+        filter_unit=unit,
+        sorts=SORTS,
+        statuses=STATUSES,
+        **filter_choices(),
+    )
+
+
+def _export(fmt: str) -> Response:
+    flt = TicketFilter.from_args(request.args)
+    limit = current_app.config.get("TICKETS_EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)
+    if count_capped(filtered_tickets(flt), cap=limit) > limit:
+        flash(f"Quá {limit:,} yêu cầu; hãy lọc hẹp hơn rồi xuất lại.".replace(",", "."), "error")
+        return redirect(url_for("tickets.index", **flt.to_args()))
+    payload, count = export_rows(flt, fmt)
+    from ..audit import record
+
+    record(
+        "export",
+        "ticket",
+        None,
+        f"Xuất {count} yêu cầu hỗ trợ ({fmt.upper()})",
+        detail={"format": fmt, "rows": count, "filter": flt.to_args(page=1)},
+        user_id=current_user.id,
+    )
+    db.session.commit()
+    stamp = now_local().strftime("%Y%m%d-%H%M")
+    mimetype = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return Response(
+        payload,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="yeu-cau-{stamp}.{fmt}"'},
+    )
+
+
+@bp.route("/xuat.csv")
+@role_required("supervisor")
+def export_csv():
+    return _export("csv")
+
+
+@bp.route("/xuat.xlsx")
+@role_required("supervisor")
+def export_xlsx():
+    return _export("xlsx")
+
+
+# -- the detail page ----------------------------------------------------------------------------
+
+
+def _load(ticket_id: int) -> Ticket:
+    stmt = (
+        select(Ticket)
+        .options(
+            joinedload(Ticket.unit),
+            joinedload(Ticket.forwarded_unit),
+            joinedload(Ticket.assignee),
+            joinedload(Ticket.operator),
+            selectinload(Ticket.events).joinedload(TicketEvent.user),
+        )
+        .where(Ticket.id == ticket_id)
+    )
+    return db.session.scalars(stmt).unique().one_or_none() or abort(404)
+
+
+def _last_event_id(ticket: Ticket) -> int:
+    return max((e.id for e in ticket.events), default=0)
+
+
+def _edit_form(ticket: Ticket, categories: list[Category]) -> TicketEditForm:
+    return TicketEditForm(
+        categories=categories,
+        formdata=None,
+        data={
+            "requester_phone": format_phone(ticket.requester_phone),
+            "requester_name": ticket.requester_name,
+            "category": ticket.category.code,
+            "unit": ticket.unit.display if ticket.unit else "",
+            "unit_id": str(ticket.unit_id or ""),
+            "dossier_code": ticket.dossier_code,
+            "summary": ticket.summary,
+            "details": ticket.details,
+            "channel": ticket.channel,
+            "opened_at": ticket.opened_at,
+            "version": ticket.version,
+            "seen": _last_event_id(ticket),
+        },
+    )
+
+
+def _refresh_versions(ticket: Ticket, *forms) -> None:
+    """After a refusal, the forms carry the current version: saving again is a deliberate act."""
+    for form in forms:
+        if form is None:
+            continue
+        for name, value in (("version", ticket.version), ("seen", _last_event_id(ticket))):
+            getattr(form, name).data = value
+            getattr(form, name).raw_data = [str(value)]
+
+
+def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
+    categories = _categories(active_only=False)
+    version = {"version": ticket.version, "seen": _last_event_id(ticket)}
+    edit = forms.get("edit") or _edit_form(ticket, categories)
+    staff = list(
+        db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.full_name, User.id)
+        )
+    )
+    assign = forms.get("assign") or AssignForm(prefix="as", formdata=None, data=version)
+    assign.assignee.choices = choices(
+        {str(u.id): u.full_name for u in staff}, blank="— Chưa giao —"
+    )
+    if "assign" not in forms:
+        assign.assignee.data = str(ticket.assignee_id or "")
+    stale = forms.get("stale")
+    if stale is not None:
+        _refresh_versions(ticket, edit, forms.get("transition"), forms.get("assign"))
+        _refresh_versions(ticket, forms.get("forward"))
+    return (
+        render_template(
+            "tickets/detail.html",
+            ticket=ticket,
+            edit=edit,
+            transition=forms.get("transition")
+            or TransitionForm(prefix="st", formdata=None, data=version),
+            failed_target=forms.get("failed_target"),
+            assign=assign,
+            forward=forms.get("forward") or ForwardForm(prefix="fw", formdata=None, data=version),
+            note_form=forms.get("note") or NoteForm(prefix="nt", formdata=None),
+            stale=stale,
+            targets=allowed_transitions(ticket, current_user),
+            can_forward=ticket.status in FORWARDABLE,
+            can_reassign=current_user.has_role("supervisor"),
+        ),
+        status,
+    )
+
+
+def _stale(ticket_id: int, exc: StaleTicket | None, seen: int | None, **forms: Any):
+    """Refuse a save made on an old copy: show what the other person changed."""
+    db.session.rollback()
+    changes = exc.changes if exc else events_since(ticket_id, seen)
+    ticket = _load(ticket_id)
+    return _render_detail(ticket, 409, stale=changes, **forms)
+
+
+@bp.route("/<int:ticket_id>")
+@role_required("operator")
+def detail(ticket_id: int):
+    return _render_detail(_load(ticket_id))
+
+
+@bp.route("/<int:ticket_id>/sua", methods=["POST"])
+@role_required("operator")
+def edit(ticket_id: int):
+    ticket = _load(ticket_id)
+    form = TicketEditForm(categories=_categories(active_only=False))
+    if not form.validate():
+        return _render_detail(ticket, 400, edit=form)
+    try:
+        changed = update_ticket(
+            ticket, form.values(), current_user.id, form.version.data, form.seen.data, now_local()
+        )
+        db.session.commit()
+    except StaleTicket as exc:
+        return _stale(ticket_id, exc, form.seen.data, edit=form)
+    except StaleDataError:
+        return _stale(ticket_id, None, form.seen.data, edit=form)
+    flash(f"Đã lưu {ticket.ref}." if changed else "Không có thay đổi nào.", "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+@bp.route("/<int:ticket_id>/trang-thai", methods=["POST"])
+@role_required("operator")
+def transition(ticket_id: int):
+    ticket = _load(ticket_id)
+    form = TransitionForm(prefix="st")
+    if not form.validate():
+        return _render_detail(ticket, 400, transition=form, failed_target=form.target.data)
+    try:
+        change_status(
+            ticket,
+            form.target.data,
+            current_user,
+            form.note.data,
+            form.version.data,
+            form.seen.data,
+            now_local(),
+        )
+        db.session.commit()
+    except TicketForbidden:
+        db.session.rollback()
+        abort(403)
+    except TicketError as exc:
+        db.session.rollback()
+        form.note.errors = [*form.note.errors, str(exc)]
+        return _render_detail(
+            _load(ticket_id), 400, transition=form, failed_target=form.target.data
+        )
+    except StaleTicket as exc:
+        return _stale(ticket_id, exc, form.seen.data, transition=form)
+    except StaleDataError:
+        return _stale(ticket_id, None, form.seen.data, transition=form)
+    flash(f"{ticket.ref}: {STATUS_LABELS[ticket.status]}.", "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+@bp.route("/<int:ticket_id>/phan-cong", methods=["POST"])
+@role_required("operator")
+def assign(ticket_id: int):
+    ticket = _load(ticket_id)
+    form = AssignForm(prefix="as")
+    value = form.assignee.data or ""
+    person = db.session.get(User, int(value)) if value.isdigit() else None
+    if value and person is None:
+        abort(400)
+    try:
+        assign_ticket(ticket, person, current_user, form.version.data, form.seen.data)
+        db.session.commit()
+    except TicketForbidden:
+        db.session.rollback()
+        abort(403)
+    except TicketError as exc:
+        db.session.rollback()
+        form.assignee.errors = [str(exc)]
+        return _render_detail(_load(ticket_id), 400, assign=form)
+    except StaleTicket as exc:
+        return _stale(ticket_id, exc, form.seen.data, assign=form)
+    except StaleDataError:
+        return _stale(ticket_id, None, form.seen.data, assign=form)
+    who = person.full_name if person else "chưa giao"
+    flash(f"{ticket.ref}: người xử lý {who}.", "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+@bp.route("/<int:ticket_id>/chuyen", methods=["POST"])
+@role_required("operator")
+def forward(ticket_id: int):
+    ticket = _load(ticket_id)
+    form = ForwardForm(prefix="fw")
+    if not form.validate():
+        return _render_detail(ticket, 400, forward=form)
+    try:
+        forward_ticket(
+            ticket, form._unit, form.note.data, current_user, form.version.data, form.seen.data
+        )
+        db.session.commit()
+    except TicketError as exc:
+        db.session.rollback()
+        form.unit.errors = [str(exc)]
+        return _render_detail(_load(ticket_id), 400, forward=form)
+    except StaleTicket as exc:
+        return _stale(ticket_id, exc, form.seen.data, forward=form)
+    except StaleDataError:
+        return _stale(ticket_id, None, form.seen.data, forward=form)
+    flash(f"{ticket.ref}: đã chuyển tới {form._unit.display}.", "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+@bp.route("/<int:ticket_id>/ghi-chu", methods=["POST"])
+@role_required("operator")
+def note(ticket_id: int):
+    ticket = _load(ticket_id)
+    form = NoteForm(prefix="nt")
+    if not form.validate():
+        return _render_detail(ticket, 400, note=form)
+    add_note(ticket, form.text.data, current_user.id)
+    db.session.commit()
+    flash("Đã thêm ghi chú.", "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id) + "#lich-su")

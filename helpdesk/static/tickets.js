@@ -1,0 +1,309 @@
+/* Tickets: unit picker (ARIA combobox), caller history, category keys, Ctrl+Enter.
+   Everything here is an enhancement: every form works without it. */
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    var timer = null;
+    return function () {
+      var args = arguments, self = this;
+      clearTimeout(timer);
+      timer = setTimeout(function () { fn.apply(self, args); }, ms);
+    };
+  }
+
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "className") node.className = attrs[k];
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  }
+
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
+  }
+
+  /* ---- unit picker --------------------------------------------------------------------- */
+
+  function UnitPicker(root) {
+    this.root = root;
+    this.input = root.querySelector("[data-unit-input]");
+    this.hidden = root.querySelector("[data-unit-id]");
+    this.list = root.querySelector("[role=listbox]");
+    this.url = root.getAttribute("data-search-url");
+    this.options = [];
+    this.active = -1;
+    this.seq = 0;
+    this.pending = null;
+    this.chooseWhenReady = false;
+    var self = this;
+    this.search = debounce(function () { self.fetch(); }, 120);
+    this.input.addEventListener("input", function () {
+      self.hidden.value = "";
+      self.chooseWhenReady = false;
+      self.search();
+    });
+    this.input.addEventListener("keydown", function (e) { self.onKey(e); });
+    this.input.addEventListener("blur", function () {
+      setTimeout(function () { self.close(); }, 150);
+    });
+    this.list.addEventListener("mousedown", function (e) {
+      var li = e.target.closest("[role=option]");
+      if (li && li.hasAttribute("data-id")) {
+        e.preventDefault();
+        self.choose(Number(li.getAttribute("data-index")));
+      }
+    });
+  }
+
+  UnitPicker.prototype.fetch = function () {
+    var q = this.input.value.trim();
+    var self = this;
+    if (q.length < 2) { this.render([]); this.close(); return; }
+    var seq = ++this.seq;
+    this.pending = getJSON(this.url + "?q=" + encodeURIComponent(q)).then(function (data) {
+      if (seq !== self.seq) return;
+      self.pending = null;
+      self.render(data);
+      if (self.chooseWhenReady) {
+        self.chooseWhenReady = false;
+        if (data.length) self.choose(Math.max(self.active, 0));
+      }
+    }).catch(function () { self.pending = null; });
+  };
+
+  UnitPicker.prototype.render = function (items) {
+    var self = this;
+    this.options = items;
+    this.active = items.length ? 0 : -1;
+    this.list.textContent = "";
+    if (!items.length) {
+      if (this.input.value.trim().length >= 2) {
+        this.list.appendChild(el("li", { className: "combo-empty", text: "Không tìm thấy đơn vị." }));
+        this.open();
+      }
+      return;
+    }
+    items.forEach(function (u, i) {
+      self.list.appendChild(el("li", {
+        role: "option", id: self.list.id + "-" + i, "data-id": u.id, "data-index": i,
+        "aria-selected": i === self.active ? "true" : "false"
+      }, [u.label, " ", el("small", { text: u.code })]));
+    });
+    this.open();
+    this.highlight();
+  };
+
+  UnitPicker.prototype.open = function () {
+    this.list.hidden = false;
+    this.input.setAttribute("aria-expanded", "true");
+  };
+
+  UnitPicker.prototype.close = function () {
+    this.list.hidden = true;
+    this.input.setAttribute("aria-expanded", "false");
+    this.input.removeAttribute("aria-activedescendant");
+  };
+
+  UnitPicker.prototype.highlight = function () {
+    var self = this;
+    Array.prototype.forEach.call(this.list.querySelectorAll("[role=option]"), function (li, i) {
+      li.setAttribute("aria-selected", i === self.active ? "true" : "false");
+      if (i === self.active) {
+        self.input.setAttribute("aria-activedescendant", li.id);
+        li.scrollIntoView({ block: "nearest" });
+      }
+    });
+  };
+
+  UnitPicker.prototype.choose = function (i) {
+    var u = this.options[i];
+    if (!u) return;
+    this.input.value = u.label;
+    this.hidden.value = u.id;
+    this.close();
+    this.input.dispatchEvent(new CustomEvent("unit-chosen", { bubbles: true, detail: u }));
+  };
+
+  UnitPicker.prototype.onKey = function (e) {
+    var open = !this.list.hidden && this.options.length;
+    if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      if (!open) { if (this.options.length) { this.open(); this.highlight(); } else this.fetch(); }
+      else {
+        var n = this.options.length;
+        this.active = (this.active + (e.key === "ArrowDown" ? 1 : n - 1)) % n;
+        this.highlight();
+      }
+      e.preventDefault();
+    } else if (e.key === "Enter" && !e.ctrlKey && !e.metaKey) {
+      if (open) { this.choose(Math.max(this.active, 0)); e.preventDefault(); }
+      else if (this.pending || (!this.hidden.value && this.input.value.trim().length >= 2)) {
+        // Typed faster than the search answered: pick the best match when it arrives.
+        this.chooseWhenReady = true;
+        if (!this.pending) this.fetch();
+        e.preventDefault();
+      }
+    } else if (e.key === "Tab" && open && !e.shiftKey) {
+      this.choose(Math.max(this.active, 0));
+    } else if (e.key === "Escape" && open) {
+      this.close();
+      e.preventDefault();
+    }
+  };
+
+  /* ---- caller history ------------------------------------------------------------------ */
+
+  function digitsOf(value) {
+    var d = value.replace(/[^\d+]/g, "");
+    if (d.indexOf("+84") === 0) d = "0" + d.slice(3);
+    else if (d.indexOf("84") === 0 && d.length >= 11) d = "0" + d.slice(2);
+    return d.replace(/\D/g, "");
+  }
+
+  function CallerHistory(panel, phone, name) {
+    this.panel = panel;
+    this.phone = phone;
+    this.name = name;
+    this.url = panel.getAttribute("data-caller-url");
+    this.seq = 0;
+    this.last = null;
+    var self = this;
+    var lookup = debounce(function () { self.lookup(); }, 150);
+    phone.addEventListener("input", lookup);
+    if (phone.value) this.lookup();
+  }
+
+  CallerHistory.prototype.lookup = function () {
+    var digits = digitsOf(this.phone.value);
+    var self = this;
+    if (digits.length < 10) {
+      if (this.last !== null) this.showHint();
+      this.last = null;
+      return;
+    }
+    if (digits === this.last) return;
+    this.last = digits;
+    var seq = ++this.seq;
+    this.panel.setAttribute("aria-busy", "true");
+    getJSON(this.url + "?phone=" + encodeURIComponent(this.phone.value)).then(function (data) {
+      if (seq !== self.seq) return;
+      self.panel.removeAttribute("aria-busy");
+      self.render(data);
+    }).catch(function () { self.panel.removeAttribute("aria-busy"); });
+  };
+
+  CallerHistory.prototype.showHint = function () {
+    this.panel.textContent = "";
+    this.panel.appendChild(el("p", { className: "muted", text: "Nhập số điện thoại để xem các yêu cầu trước." }));
+  };
+
+  CallerHistory.prototype.render = function (data) {
+    var panel = this.panel;
+    panel.textContent = "";
+    if (!data.phone) {
+      panel.appendChild(el("p", { className: "muted", text: "Số điện thoại chưa đúng dạng." }));
+      return;
+    }
+    if (!data.tickets.length) {
+      panel.appendChild(el("p", { text: "Số " + data.display + " chưa gọi lần nào." }));
+      return;
+    }
+    panel.appendChild(el("p", { className: "caller-sum" }, [
+      el("strong", { text: data.name || "Chưa rõ tên" }), " · " + data.display + " · ",
+      el("a", { href: data.list_url, text: data.total + " yêu cầu trước" })
+    ]));
+    var list = el("ol", { className: "caller-list" });
+    data.tickets.forEach(function (t) {
+      var meta = [t.opened_at, t.category];
+      if (t.unit) meta.push(t.unit);
+      if (t.dossier_code) meta.push(t.dossier_code);
+      list.appendChild(el("li", {}, [
+        el("a", { href: t.url, text: t.ref }), " ",
+        el("span", { className: "badge status-" + t.status, text: t.status_label }),
+        el("br"), el("span", { text: t.summary }),
+        el("br"), el("small", { className: "muted", text: meta.join(" · ") })
+      ]));
+    });
+    panel.appendChild(list);
+    // The name from the caller's last request, unless the operator typed one.
+    if (this.name && data.name && (!this.name.value || this.name.value === this.name.dataset.autofilled)) {
+      this.name.value = data.name;
+      this.name.dataset.autofilled = data.name;
+    }
+  };
+
+  /* ---- categories: one key each ---------------------------------------------------------- */
+
+  function nextFocusable(after) {
+    var all = Array.prototype.filter.call(
+      document.querySelectorAll("input:not([type=hidden]):not([type=radio]), select, textarea, button"),
+      function (n) { return !n.disabled && n.offsetParent !== null; });
+    for (var i = 0; i < all.length; i++) {
+      if (after.compareDocumentPosition(all[i]) & Node.DOCUMENT_POSITION_FOLLOWING &&
+          !after.contains(all[i])) return all[i];
+    }
+    return null;
+  }
+
+  function CategoryGroup(group) {
+    var out = group.querySelector("[data-audience-out]");
+    var form = group.closest("form");
+    var summary = form && form.querySelector("[name=summary]");
+    var labels = { citizen: "Công dân", agency: "Cơ quan, đơn vị" };
+    function update() {
+      var checked = group.querySelector("input[type=radio]:checked");
+      if (!checked) return;
+      if (out) out.textContent = "Đối tượng: " + labels[checked.getAttribute("data-audience")];
+      if (summary) summary.placeholder = checked.getAttribute("data-label");
+    }
+    group.addEventListener("change", update);
+    group.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.altKey || e.metaKey || e.key.length !== 1) return;
+      var radio = group.querySelector('input[data-key="' + e.key.toLowerCase() + '"]');
+      if (!radio) return;
+      e.preventDefault();
+      radio.checked = true;
+      radio.dispatchEvent(new Event("change", { bubbles: true }));
+      var next = nextFocusable(group);
+      if (next) next.focus(); else radio.focus();
+    });
+    update();
+  }
+
+  /* ---- Ctrl+Enter and double submits ------------------------------------------------------- */
+
+  function CtrlEnter(form) {
+    var name = form.getAttribute("data-ctrl-enter");
+    form.addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) {
+        e.preventDefault();
+        var button = form.querySelector('[type=submit][name="' + name + '"]');
+        if (form.requestSubmit) form.requestSubmit(button || undefined); else form.submit();
+      }
+    });
+    form.addEventListener("submit", function (e) {
+      if (form.dataset.submitting) { e.preventDefault(); return; }
+      form.dataset.submitting = "1";
+    });
+    // Coming back with the browser's Back button: the form may be sent again.
+    window.addEventListener("pageshow", function () { delete form.dataset.submitting; });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-unit-picker]"), function (n) {
+      new UnitPicker(n);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-category-group]"), CategoryGroup);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-ctrl-enter]"), CtrlEnter);
+    var panel = document.getElementById("caller-history");
+    var phone = document.getElementById("requester_phone");
+    if (panel && phone) new CallerHistory(panel, phone, document.getElementById("requester_name"));
+  });
+})();

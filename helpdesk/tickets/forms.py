@@ -1,0 +1,228 @@
+"""Ticket forms: quick entry (and edit), transitions, assignment, forwarding, notes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import DateTimeLocalInput
+
+from ..formsutil import choices
+from ..textutil import nfc
+from ..timeutil import now_local
+from .models import CHANNEL_LABELS, Category
+from .normalize import InvalidValue, normalize_dossier_code, normalize_phone
+from .services import TicketError, TicketValues, resolve_unit
+
+# The one-key shortcuts shown on the category options, in category order.
+SHORTCUT_KEYS = "123456789abcdefghijk"
+DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M")
+
+
+def _strip(value):
+    return nfc(value) if isinstance(value, str) else value
+
+
+class LocalDateTimeField(StringField):
+    """A ``datetime-local`` input parsed here, so the message is ours and in Vietnamese."""
+
+    widget = DateTimeLocalInput()
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.strftime("%Y-%m-%dT%H:%M") if isinstance(self.data, datetime) else ""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip()
+        if not text:
+            return
+        for fmt in DATETIME_FORMATS:
+            try:
+                self.data = datetime.strptime(text, fmt)
+                return
+            except ValueError:
+                continue
+        raise ValueError("Thời điểm không đúng dạng (ngày/tháng/năm giờ:phút).")
+
+
+class TicketForm(FlaskForm):
+    """Quick entry; the detail page's edit form adds the version fields."""
+
+    requester_phone = StringField(
+        "Số điện thoại",
+        validators=[Optional(), Length(max=30, message="Tối đa 30 ký tự.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "off", "inputmode": "tel", "autofocus": True},
+    )
+    requester_name = StringField(
+        "Họ tên người yêu cầu",
+        validators=[Length(max=120, message="Tối đa 120 ký tự.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "off"},
+    )
+    category = RadioField(
+        "Nhóm yêu cầu",
+        validators=[InputRequired("Chọn nhóm yêu cầu.")],
+        validate_choice=False,
+    )
+    unit = StringField(
+        "Đơn vị liên quan",
+        validators=[Length(max=200, message="Tối đa 200 ký tự.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "off"},
+    )
+    unit_id = HiddenField()
+    dossier_code = StringField(
+        "Mã hồ sơ",
+        validators=[Length(max=60, message="Tối đa 60 ký tự.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "off", "spellcheck": "false"},
+    )
+    summary = StringField(
+        "Nội dung",
+        validators=[Length(max=300, message="Tối đa 300 ký tự.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "off"},
+    )
+    details = TextAreaField(
+        "Chi tiết",
+        validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")],
+        filters=[_strip],
+    )
+    resolution_note = TextAreaField(
+        "Đã trả lời / kết quả",
+        validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")],
+        filters=[_strip],
+    )
+    channel = SelectField("Kênh", choices=choices(CHANNEL_LABELS), default="phone")
+    opened_at = LocalDateTimeField("Thời điểm tiếp nhận", validators=[Optional()])
+    save_close = SubmitField("Lưu và đóng")
+    save = SubmitField("Lưu")
+
+    def __init__(self, *args, categories: list[Category], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.categories = categories
+        self.category.choices = choices({c.code: c.label for c in categories})
+        self._phone = self._dossier = self._unit = None
+
+    @property
+    def shortcuts(self) -> dict[str, str]:
+        """Category code -> its one-key shortcut."""
+        return {c.code: SHORTCUT_KEYS[i] for i, c in enumerate(self.categories[:20])}
+
+    def validate_requester_phone(self, field):
+        try:
+            self._phone = normalize_phone(field.data)
+        except InvalidValue as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate_dossier_code(self, field):
+        try:
+            self._dossier = normalize_dossier_code(field.data)
+        except InvalidValue as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate_category(self, field):
+        if field.data and not any(c.code == field.data and c.active for c in self.categories):
+            raise ValidationError("Nhóm yêu cầu không có hoặc đã ngừng sử dụng.")
+
+    def validate_unit(self, field):
+        try:
+            self._unit = resolve_unit(field.data, self.unit_id.data)
+        except TicketError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def validate_opened_at(self, field):
+        if field.data and field.data > now_local():
+            raise ValidationError("Thời điểm tiếp nhận không được ở tương lai.")
+        if field.data and field.data.year < 2000:
+            raise ValidationError("Thời điểm tiếp nhận không hợp lệ.")
+
+    def values(self) -> TicketValues:
+        """The validated, normalised values for the services."""
+        category = next(c for c in self.categories if c.code == self.category.data)
+        return TicketValues(
+            category=category,
+            opened_at=self.opened_at.data,
+            channel=self.channel.data,
+            requester_name=self.requester_name.data or None,
+            requester_phone=self._phone,
+            unit=self._unit,
+            dossier_code=self._dossier,
+            summary=self.summary.data or None,
+            details=self.details.data or None,
+            resolution_note=self.resolution_note.data or None,
+        )
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version the person saw and the last history entry they saw."""
+
+    version = IntegerField(widget=HiddenField.widget, validators=[Optional()])
+    seen = IntegerField(widget=HiddenField.widget, validators=[Optional()])
+
+
+class TicketEditForm(TicketForm, VersionedForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The detail page opens on the facts, not inside the edit form.
+        kw = dict(self.requester_phone.render_kw or {})
+        kw.pop("autofocus", None)
+        self.requester_phone.render_kw = kw
+
+
+class TransitionForm(VersionedForm):
+    target = HiddenField()
+    note = TextAreaField(
+        "Ghi chú", validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")], filters=[_strip]
+    )
+
+
+class AssignForm(VersionedForm):
+    assignee = SelectField("Người xử lý", validate_choice=False)
+
+
+class ForwardForm(VersionedForm):
+    unit = StringField(
+        "Chuyển tới đơn vị",
+        validators=[Length(max=200, message="Tối đa 200 ký tự.")],
+        filters=[_strip],
+        render_kw={"autocomplete": "off"},
+    )
+    unit_id = HiddenField()
+    note = TextAreaField(
+        "Nội dung chuyển",
+        validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")],
+        filters=[_strip],
+    )
+
+    def validate_unit(self, field):
+        try:
+            self._unit = resolve_unit(field.data, self.unit_id.data)
+        except TicketError as exc:
+            raise ValidationError(str(exc)) from exc
+        if self._unit is None:
+            raise ValidationError("Chọn đơn vị nhận.")
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField(
+        "Ghi chú nội bộ",
+        validators=[
+            InputRequired("Nhập nội dung ghi chú."),
+            Length(max=5000, message="Tối đa 5.000 ký tự."),
+        ],
+        filters=[_strip],
+    )

@@ -1,0 +1,387 @@
+"""The ticket list's filter: one parser, one WHERE builder, shared by the list, exports and the
+supervisors' dashboard (which counts with exactly the same conditions).
+
+The URL contract (GET parameters of ``tickets.index``):
+``month=YYYY-MM`` or ``from``/``to`` (YYYY-MM-DD, inclusive); ``status`` (repeatable);
+``audience``; ``category`` (code); ``unit`` (id: that unit only); ``district`` (id: the district
+and its communes); ``level``; ``channel``; ``operator`` (user id who logged it); ``assignee``;
+``overdue=1``; ``same_day=1``; ``q``; ``sort``; ``page``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import User
+from ..extensions import db
+from ..textutil import fold, nfc
+from ..timeutil import parse_month, today_local
+from ..units.models import LEVELS, Unit
+from .models import AUDIENCES, CHANNELS, STATUSES, Category, Ticket
+from .normalize import phone_prefix
+
+OPEN_STATUSES = ("open", "in_progress", "forwarded")
+DONE_STATUSES = ("resolved", "closed")
+SORTS = {
+    "opened_at": Ticket.opened_at,
+    "ref": Ticket.ref,
+    "due_date": Ticket.due_date,
+    "status": Ticket.status,
+    "requester_name": Ticket.requester_name,
+    "updated_at": Ticket.updated_at,
+}
+DEFAULT_SORT = "-opened_at"
+PER_PAGE = 50
+# Counting stops here: past it the list says "more than 10,000" instead of scanning everything.
+COUNT_CAP = 10_000
+
+_REF = re.compile(r"^HT-\d{0,4}(-\d{0,6})?$", re.IGNORECASE)
+_PHONEISH = re.compile(r"^\+?[\d][\d\s.\-()]*$")
+_DOSSIERISH = re.compile(r"^\d{3}\.\d{0,2}")
+_DASHES = re.compile(r"[\u2010-\u2015\u2212]")
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """The parsed list parameters. Invalid values are dropped and explained in ``problems``."""
+
+    month: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    statuses: tuple[str, ...] = ()
+    audience: str | None = None
+    category: str | None = None
+    unit: int | None = None
+    district: int | None = None
+    level: str | None = None
+    channel: str | None = None
+    operator: int | None = None
+    assignee: int | None = None
+    overdue: bool = False
+    same_day: bool = False
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    page: int = 1
+    problems: tuple[str, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any]) -> TicketFilter:
+        """Parse request args (a MultiDict or a plain dict)."""
+        problems: list[str] = []
+
+        def one(name: str) -> str:
+            value = args.get(name)
+            if isinstance(value, list | tuple):
+                value = value[0] if value else None
+            return "" if value is None else str(value).strip()
+
+        def many(name: str) -> list[str]:
+            if hasattr(args, "getlist"):
+                values = args.getlist(name)
+            else:
+                value = args.get(name)
+                values = list(value) if isinstance(value, list | tuple) else [value]
+            return [str(v).strip() for v in values if v is not None and str(v).strip()]
+
+        def integer(name: str) -> int | None:
+            text = one(name)
+            if not text:
+                return None
+            if text.isdigit() and len(text) < 12:
+                return int(text)
+            problems.append(f"Bỏ qua {name}={text!r}: không phải số.")
+            return None
+
+        def choice(name: str, allowed) -> str | None:
+            text = one(name)
+            if not text:
+                return None
+            if text in allowed:
+                return text
+            problems.append(f"Bỏ qua {name}={text!r}: giá trị không hợp lệ.")
+            return None
+
+        def day(name: str) -> date | None:
+            text = one(name)
+            if not text:
+                return None
+            try:
+                return date.fromisoformat(text)
+            except ValueError:
+                problems.append(f"Bỏ qua {name}={text!r}: ngày phải có dạng YYYY-MM-DD.")
+                return None
+
+        month = one("month") or None
+        if month:
+            try:
+                parse_month(month)
+            except ValueError:
+                problems.append(f"Bỏ qua month={month!r}: tháng phải có dạng YYYY-MM.")
+                month = None
+        statuses = []
+        for status in many("status"):
+            if status in STATUSES and status not in statuses:
+                statuses.append(status)
+            elif status not in STATUSES:
+                problems.append(f"Bỏ qua status={status!r}: giá trị không hợp lệ.")
+        sort = one("sort") or DEFAULT_SORT
+        if sort.lstrip("-") not in SORTS:
+            problems.append(f"Bỏ qua sort={sort!r}.")
+            sort = DEFAULT_SORT
+        page = integer("page") or 1
+        category = one("category")[:64] or None
+        return cls(
+            month=month,
+            date_from=day("from"),
+            date_to=day("to"),
+            statuses=tuple(statuses),
+            audience=choice("audience", AUDIENCES),
+            category=category,
+            unit=integer("unit"),
+            district=integer("district"),
+            level=choice("level", LEVELS),
+            channel=choice("channel", CHANNELS),
+            operator=integer("operator"),
+            assignee=integer("assignee"),
+            overdue=one("overdue") in ("1", "true", "on"),
+            same_day=one("same_day") in ("1", "true", "on"),
+            q=(nfc(one("q")) or "")[:100],
+            sort=sort,
+            page=max(1, min(page, 100_000)),
+            problems=tuple(problems),
+        )
+
+    def to_args(self, **changes: Any) -> dict[str, Any]:
+        """The URL parameters that rebuild this filter (defaults left out), for url_for()."""
+        flt = replace(self, **changes) if changes else self
+        out: dict[str, Any] = {}
+        names = {
+            "date_from": "from",
+            "date_to": "to",
+            "statuses": "status",
+        }
+        for f in fields(flt):
+            if f.name == "problems":
+                continue
+            value = getattr(flt, f.name)
+            if value in (None, "", (), False) or (f.name == "page" and value == 1):
+                continue
+            if f.name == "sort" and value == DEFAULT_SORT:
+                continue
+            key = names.get(f.name, f.name)
+            if isinstance(value, bool):
+                out[key] = "1"
+            elif isinstance(value, tuple):
+                out[key] = list(value)
+            elif isinstance(value, date):
+                out[key] = value.isoformat()
+            else:
+                out[key] = value
+        return out
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.to_args(sort=DEFAULT_SORT, page=1))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def prefix_match(column, prefix: str) -> ColumnElement[bool]:
+    """``column`` starts with ``prefix``, written so a plain B-tree index serves it.
+
+    The range lets the index seek (LIKE alone needs a C collation or text_pattern_ops on
+    PostgreSQL); the LIKE keeps the result exact whatever the collation.
+    """
+    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    return and_(
+        column >= prefix, column < upper, column.like(_escape_like(prefix) + "%", escape="\\")
+    )
+
+
+def words_match(text: str) -> ColumnElement[bool] | None:
+    """Every word of ``text`` appears in the ticket's folded name + summary.
+
+    The one place word search is written: a LIKE over ``search_text`` today, which a pg_trgm GIN
+    index (or a full-text column) can serve later without touching the callers.
+    """
+    words = [w for w in fold(text).split(" ") if w]
+    if not words:
+        return None
+    return and_(*(Ticket.search_text.like(f"%{_escape_like(w)}%", escape="\\") for w in words[:8]))
+
+
+def search_condition(text: str) -> ColumnElement[bool] | None:
+    """Match a reference, a phone number (prefix), a dossier code (prefix) or words."""
+    query = (nfc(text) or "").strip()
+    if not query:
+        return None
+    compact = re.sub(r"\s+", "", _DASHES.sub("-", query)).upper()
+    if _REF.match(compact):
+        return prefix_match(Ticket.ref, compact)
+    phone = None
+    if _PHONEISH.match(query):
+        digits = phone_prefix(query)
+        if digits and len(digits) >= 3:
+            phone = prefix_match(Ticket.requester_phone, digits)
+    if _DOSSIERISH.match(compact):
+        dossier = prefix_match(Ticket.dossier_code, compact)
+        # "091.234..." could be either: a phone written with dots or the start of a dossier code.
+        return dossier if phone is None else or_(dossier, phone)
+    if phone is not None:
+        return phone
+    return words_match(query)
+
+
+def ticket_conditions(flt: TicketFilter, today: date | None = None) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a filter (no search-order or paging)."""
+    today = today or today_local()
+    where: list[ColumnElement[bool]] = []
+    if flt.month:
+        where.append(Ticket.opened_month == flt.month)
+    if flt.date_from:
+        where.append(Ticket.opened_at >= datetime.combine(flt.date_from, datetime.min.time()))
+    if flt.date_to:
+        end = datetime.combine(flt.date_to + timedelta(days=1), datetime.min.time())
+        where.append(Ticket.opened_at < end)
+    if flt.statuses:
+        where.append(Ticket.status.in_(flt.statuses))
+    if flt.audience:
+        where.append(Ticket.audience == flt.audience)
+    if flt.category:
+        where.append(
+            Ticket.category_id.in_(select(Category.id).where(Category.code == flt.category))
+        )
+    if flt.unit is not None:
+        where.append(Ticket.unit_id == flt.unit)
+    if flt.district is not None:
+        where.append(
+            Ticket.unit_id.in_(
+                select(Unit.id).where(or_(Unit.id == flt.district, Unit.parent_id == flt.district))
+            )
+        )
+    if flt.level:
+        where.append(Ticket.unit_id.in_(select(Unit.id).where(Unit.level == flt.level)))
+    if flt.channel:
+        where.append(Ticket.channel == flt.channel)
+    if flt.operator is not None:
+        where.append(Ticket.operator_id == flt.operator)
+    if flt.assignee is not None:
+        where.append(Ticket.assignee_id == flt.assignee)
+    if flt.overdue:
+        where.append(overdue_condition(today))
+    if flt.same_day:
+        where.append(
+            and_(
+                Ticket.resolved_at.is_not(None),
+                func.date(Ticket.resolved_at) == func.date(Ticket.opened_at),
+            )
+        )
+    if flt.q:
+        condition = search_condition(flt.q)
+        where.append(condition if condition is not None else false())
+    return where
+
+
+def overdue_condition(today: date) -> ColumnElement[bool]:
+    """Past its due date and not yet resolved."""
+    return and_(Ticket.due_date < today, Ticket.status.in_(OPEN_STATUSES))
+
+
+def filtered_tickets(params: TicketFilter | Mapping[str, Any], today: date | None = None) -> Select:
+    """``SELECT tickets`` matching the list parameters (unordered: add sorted() or count it)."""
+    flt = params if isinstance(params, TicketFilter) else TicketFilter.from_args(params)
+    return select(Ticket).where(*ticket_conditions(flt, today))
+
+
+def sorted_tickets(stmt: Select, sort: str) -> Select:
+    """Order by a whitelisted column, ties broken by id in the same direction."""
+    descending = sort.startswith("-")
+    column = SORTS.get(sort.lstrip("-"), Ticket.opened_at)
+    if descending:
+        return stmt.order_by(column.desc().nulls_last(), Ticket.id.desc())
+    return stmt.order_by(column.asc().nulls_last(), Ticket.id.asc())
+
+
+def with_list_relations(stmt: Select) -> Select:
+    """Load what a list row shows in the same query (no N+1)."""
+    return stmt.options(
+        joinedload(Ticket.unit),
+        joinedload(Ticket.assignee),
+        joinedload(Ticket.operator),
+    )
+
+
+def count_capped(stmt: Select, cap: int = COUNT_CAP) -> int:
+    """Count the rows of ``stmt`` but stop at ``cap + 1``: cheap on a huge table."""
+    inner = stmt.with_only_columns(Ticket.id).order_by(None).limit(cap + 1).subquery()
+    return db.session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+@dataclass
+class TicketPage:
+    items: list[Ticket]
+    page: int
+    per_page: int
+    total: int
+    capped: bool
+    has_next: bool
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1 if self.items else 0
+
+    @property
+    def pages(self) -> int | None:
+        """Number of pages when the count is exact, else None."""
+        if self.capped:
+            return None
+        return max(1, -(-self.total // self.per_page))
+
+
+def ticket_page(
+    flt: TicketFilter, per_page: int = PER_PAGE, today: date | None = None
+) -> TicketPage:
+    """One page of the filtered, sorted list with its rows' relations: two queries."""
+    base = filtered_tickets(flt, today)
+    stmt = with_list_relations(sorted_tickets(base, flt.sort))
+    offset = (flt.page - 1) * per_page
+    rows = list(db.session.scalars(stmt.offset(offset).limit(per_page + 1)).unique())
+    has_next = len(rows) > per_page
+    items = rows[:per_page]
+    if flt.page == 1 and not has_next:
+        total, capped = len(items), False  # the whole result is on this page: no count needed
+    else:
+        total = count_capped(base)
+        capped = total > COUNT_CAP
+    return TicketPage(items, flt.page, per_page, min(total, COUNT_CAP), capped, has_next)
+
+
+def filter_choices() -> dict[str, Any]:
+    """What the filter form offers: categories, districts, staff (three small queries)."""
+    from ..units.services import LEVEL_ORDER
+
+    categories = list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+    districts = list(
+        db.session.scalars(
+            select(Unit).where(Unit.level == "district").order_by(LEVEL_ORDER, Unit.position)
+        )
+    )
+    staff = list(db.session.scalars(select(User).order_by(User.active.desc(), User.full_name)))
+    return {"categories": categories, "districts": districts, "staff": staff}
