@@ -90,9 +90,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.errorhandler(500)
     def server_error(_e):
-        db.session.rollback()
         message = "Đã có lỗi xảy ra; không có dữ liệu nào bị ghi dở. Vui lòng thử lại."
-        return render_template("errors/error.html", code=500, message=message), 500
+        try:
+            db.session.rollback()
+            return render_template("errors/error.html", code=500, message=message), 500
+        except Exception:  # the database itself may be what failed
+            # The page needs the signed-in user, whom only the database can load: show the
+            # page as to an anonymous visitor, so the answer never depends on the database.
+            from flask import g
+
+            db.session.remove()
+            g._login_user = login_manager.anonymous_user()
+            return render_template("errors/error.html", code=500, message=message), 500
 
     logging.getLogger("helpdesk").setLevel(logging.INFO)
     return app
