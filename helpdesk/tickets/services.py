@@ -366,7 +366,7 @@ def change_status(
         ticket.closed_at = None
     if target == "in_progress" and ticket.assignee_id is None:
         _change(ticket, actor.id, "assignee", None, actor)
-        ticket.assignee_id = actor.id
+        ticket.assignee = actor
     ticket.status = target
     _event(ticket, actor.id, "status", field="status", old_value=old, new_value=target,
            note=None if target in ("resolved", "closed") else note)  # fmt: skip
@@ -392,7 +392,7 @@ def assign_ticket(
     if ticket.assignee_id == new_id:
         return
     _change(ticket, actor.id, "assignee", ticket.assignee, assignee)
-    ticket.assignee_id = new_id
+    ticket.assignee = assignee
     db.session.flush()
 
 
@@ -413,7 +413,7 @@ def forward_ticket(
         )
     if ticket.forwarded_unit_id != unit.id:
         _change(ticket, actor.id, "forwarded_unit", ticket.forwarded_unit, unit)
-        ticket.forwarded_unit_id = unit.id
+        ticket.forwarded_unit = unit
     old = ticket.status
     ticket.status = "forwarded"
     _event(ticket, actor.id, "status", field="status", old_value=old, new_value="forwarded",
