@@ -44,8 +44,9 @@ class UploadGone(LookupError):
     """The stored upload is missing, expired, altered, or someone else's."""
 
 
-def upload_dir(instance_path: str) -> Path:
-    path = Path(instance_path) / "uploads"
+def upload_dir(app) -> Path:
+    """``IMPORT_UPLOAD_DIR`` if set, else ``instance/uploads``."""
+    path = Path(app.config.get("IMPORT_UPLOAD_DIR") or Path(app.instance_path) / "uploads")
     path.mkdir(parents=True, exist_ok=True)
     return path
 

@@ -452,7 +452,7 @@ def upload():
     )
     if not report.ok:
         return _render_upload(form, errors=[str(e) for e in report.errors], report=report)
-    token = save_upload(upload_dir(current_app.instance_path), files, current_user.id)
+    token = save_upload(upload_dir(current_app), files, current_user.id)
     return _preview(form, files, report, token)
 
 
@@ -460,7 +460,7 @@ def upload():
 @role_required("supervisor")
 def upload_confirm():
     confirm = ConfirmForm()
-    directory = upload_dir(current_app.instance_path)
+    directory = upload_dir(current_app)
     if not confirm.validate_on_submit():
         abort(400)
     try:
@@ -509,6 +509,6 @@ def upload_confirm():
 def upload_cancel():
     if not ActionForm().validate_on_submit():
         abort(400)
-    discard_upload(upload_dir(current_app.instance_path), request.form.get("token", ""))
+    discard_upload(upload_dir(current_app), request.form.get("token", ""))
     flash("Đã hủy; không có gì được ghi.", "info")
     return redirect(url_for("stats.upload"))
