@@ -1,0 +1,477 @@
+"""The report's Vietnamese sentences, written from the month's figures.
+
+Every sentence that carries a figure keeps the seed report's wording. A figure that was not
+reported (None) is left out with its clause, never printed as zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from ..formatting import count2, number, percent
+from ..units.models import KIND_SHORT, LEVEL_LABELS
+from .builder import (
+    DistrictCommunes,
+    LevelFigures,
+    MonthFigures,
+    PaymentFigures,
+    UnitFigures,
+    month_label,
+)
+from .document import Block, Chart, ChartRow, Header, ReportDocument, Signature
+
+DOC_TYPE = "BÁO CÁO"
+
+# How each level is named in each sentence of the seed report.
+RECEIVED_AT = {
+    "department": "các Sở, ngành",
+    "district": "các quận, huyện",
+    "commune": "các xã, phường, thị trấn",
+}
+ONLINE_AT = {  # the seed writes "là" before the communes' figure only
+    "department": "các Sở, ngành",
+    "district": "các quận, huyện",
+    "commune": "các xã, phường, thị trấn là",
+}
+PAYMENT_UNITS = {"department": "Sở ngành", "district": "quận huyện", "commune": "xã phường"}
+SIGNED_LEVEL = {"department": "Cấp sở", "district": "Cấp huyện", "commune": "Cấp xã"}
+PENDING_UNITS = {"department": "sở, ban ngành", "district": "quận huyện", "commune": "xã phường"}
+CHART_UNIT_HEADING = {
+    "department": "Sở, ngành",
+    "district": "Quận, huyện",
+    "commune": "Quận, huyện",
+}
+
+HEADINGS = {
+    "s1": "1. Số liệu thống kê:",
+    "s12": "1.2. Về thanh toán trực tuyến:",
+    "s13": (
+        "1.3. Ký số kết quả giải quyết thủ tục hành chính và đính kèm kết quả đã ký số khi trả "
+        "kết quả giải quyết thủ tục hành chính cho cá nhân/tổ chức:"
+    ),
+    "s14": (
+        "1.4. Khai thác chức năng kết nối Hệ thống thông tin giải quyết thủ tục hành chính của "
+        "thành phố với Cơ sở dữ liệu quốc gia về dân cư:"
+    ),
+    "s2": "2. Công tác hỗ trợ vận hành, khai thác Hệ thống:",
+}
+
+# What the draft page calls each overridable paragraph.
+PARAGRAPH_LABELS = {
+    "opening": "Đoạn mở đầu",
+    "s1_summary": "1. Số liệu thống kê",
+    "s12_procedures": "1.2. Thủ tục thiết lập thanh toán",
+    "s12_transactions": "1.2. Giao dịch thanh toán",
+    "s13_department": "1.3. Cấp sở",
+    "s13_district": "1.3. Cấp huyện",
+    "s13_commune": "1.3. Cấp xã",
+    "s13_pending": "1.3. Đơn vị chưa thực hiện",
+    "s14_population": "1.4. Cơ sở dữ liệu quốc gia về dân cư",
+    "s2_support": "2. Lượt hỗ trợ",
+    "closing": "Câu kết",
+}
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What a supervisor sets on the draft: date, number, signer, paragraph overrides."""
+
+    report_date: date
+    number: str | None = None
+    signer_title: str | None = None
+    signer_name: str | None = None
+    overrides: Mapping[str, str] = field(default_factory=dict)
+
+
+def paragraph_label(key: str) -> str:
+    if key in PARAGRAPH_LABELS:
+        return PARAGRAPH_LABELS[key]
+    if key.startswith("s13_commune_"):
+        return "1.3. Cấp xã: một quận, huyện"
+    if key.startswith("s2_activity_"):
+        return f"2. Hoạt động {key.rsplit('_', 1)[-1]}"
+    return key
+
+
+def bold(value: str) -> str:
+    return f"**{value}**"
+
+
+def join_and(parts: list[str]) -> str:
+    """``a, b và c``."""
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " và " + parts[-1]
+
+
+def long_date(place: str, value: date) -> str:
+    """``Hải Phòng, ngày 05 tháng 01 năm 2024`` (NĐ 30/2020: day < 10 and months 1, 2 padded)."""
+    month = f"{value.month:02d}" if value.month < 3 else str(value.month)
+    text = f"ngày {value.day:02d} tháng {month} năm {value.year}"
+    return f"{place}, {text}" if place else text
+
+
+def short_date(value: date) -> str:
+    """``22/9/2023``; day < 10 and months 1, 2 padded as in the header."""
+    month = f"{value.month:02d}" if value.month < 3 else str(value.month)
+    return f"{value.day:02d}/{month}/{value.year}"
+
+
+def document_number(value: str | None) -> str:
+    """The issued number, with a leading zero under 10 (``05``); blank until issued."""
+    text = (value or "").strip()
+    if text.isdigit() and int(text) < 10:
+        return f"{int(text):02d}"
+    return text
+
+
+def unit_name(unit: UnitFigures) -> str:
+    """``xã An Hưng``; a thị trấn is written ``TT.An Dương`` in the commune lists."""
+    short = KIND_SHORT.get(unit.kind)
+    return f"{short}{unit.name}" if short else unit.full_name
+
+
+def capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def results(unit: UnitFigures, name: str | None = None) -> str:
+    return f"{name or unit.full_name} ({count2(unit.signed)} kết quả)"
+
+
+# --- section 1 ------------------------------------------------------------------------------
+
+
+def summary(fig: MonthFigures) -> str | None:
+    levels = [lvl for lvl in fig.levels if lvl.received is not None]
+    if not levels:
+        return None
+    total = sum(lvl.received for lvl in levels)
+    received = [f"{RECEIVED_AT[lvl.level]} là {bold(number(lvl.received))} hồ sơ" for lvl in levels]
+    received[0] = "Số hồ sơ tiếp nhận tại " + received[0]
+    text = (
+        f"Tổng số hồ sơ tiếp nhận được cập nhật trên hệ thống là {bold(number(total))} hồ sơ, "
+        f"trong đó: {', '.join(received)}."
+    )
+    online_levels = [lvl for lvl in levels if lvl.online is not None]
+    if online_levels:
+        online_total = sum(lvl.online for lvl in online_levels)
+        online_base = sum(lvl.received for lvl in online_levels)
+        parts = [_online("Số hồ sơ trực tuyến là", online_total, online_base)]
+        parts += [_online(ONLINE_AT[lvl.level], lvl.online, lvl.received) for lvl in online_levels]
+        text += " " + ", ".join(parts) + ":"
+    else:
+        text = text[:-1] + ":"
+    return text
+
+
+def _online(subject: str, online: int, received: int) -> str:
+    return f"{subject} {bold(number(online))} hồ sơ{_rate(online, received)}"
+
+
+def _rate(online: int, received: int) -> str:
+    if not received:
+        return ""
+    return f" (đạt tỷ lệ {bold(percent(online, received))})"
+
+
+def _chart_row(label: str, received: int | None, online: int | None) -> ChartRow:
+    return ChartRow(label, received, online)
+
+
+def _total_row(rows: list[ChartRow]) -> ChartRow:
+    received = [r.received for r in rows if r.received is not None]
+    online = [r.online for r in rows if r.online is not None]
+    return ChartRow(
+        "Tổng cộng", sum(received) if received else None, sum(online) if online else None
+    )
+
+
+def charts(fig: MonthFigures) -> list[Chart]:
+    result = []
+    sources: list[tuple[str, list[ChartRow], str]] = [
+        (
+            "department",
+            [_chart_row(u.full_name, u.received, u.online) for u in fig.departments],
+            "",
+        ),
+        ("district", [_chart_row(u.full_name, u.received, u.online) for u in fig.districts], ""),
+        (
+            "commune",
+            [_chart_row(d.full_name, d.received, d.online) for d in fig.district_communes],
+            "Số liệu các xã, phường, thị trấn được cộng theo quận, huyện.",
+        ),
+    ]
+    for level, rows, note in sources:
+        if fig.level(level).received is None or not rows:
+            continue
+        result.append(
+            Chart(
+                key=f"chart_{level}",
+                title=LEVEL_LABELS[level],
+                unit_heading=CHART_UNIT_HEADING[level],
+                rows=tuple(rows),
+                total=_total_row(rows),
+                note=note,
+            )
+        )
+    return result
+
+
+# --- 1.2 online payment ---------------------------------------------------------------------
+
+
+def payment_procedures(fig: MonthFigures) -> str | None:
+    parts = [
+        f"{number(lvl.procedures)} thủ tục hành chính của {count2(lvl.procedure_units)} "
+        f"{PAYMENT_UNITS[lvl.level]}"
+        for lvl in fig.levels
+        if lvl.procedures is not None
+    ]
+    if not parts:
+        return None
+    return (
+        f"Trên hệ thống, hiện có {join_and(parts)} đã được thiết lập thông tin thanh toán "
+        "trực tuyến."
+    )
+
+
+def _transactions(pay: PaymentFigures) -> str:
+    text = (
+        f"{count2(pay.units)} đơn vị phát sinh {number(pay.transactions)} giao dịch "
+        "thanh toán trực tuyến"
+    )
+    if pay.amount is not None:
+        text += f" với tổng số tiền {number(pay.amount)} đồng"
+    return text
+
+
+def _change(diff: int, unit: str, same: str) -> str:
+    if diff > 0:
+        return f"tăng {number(diff)} {unit}"
+    if diff < 0:
+        return f"giảm {number(-diff)} {unit}"
+    return same
+
+
+def payment_transactions(fig: MonthFigures) -> str | None:
+    pay = fig.payment
+    if pay is None or pay.transactions is None:
+        return None
+    text = (
+        f"Theo thống kê trên hệ thống, trong tháng {month_label(fig.month)}, trên Hệ thống có "
+        f"{_transactions(pay)}"
+    )
+    if pay.fee_transactions is not None:
+        text += (
+            f"; trong đó thanh toán phí/lệ phí: tổng số {number(pay.fee_transactions)} giao dịch"
+        )
+        if pay.fee_amount is not None:
+            text += f" với tổng số tiền {number(pay.fee_amount)} đồng"
+    prev = fig.previous_payment
+    if prev is not None and prev.transactions is not None:
+        changes = [
+            _change(pay.transactions - prev.transactions, "giao dịch", "giữ nguyên số giao dịch")
+        ]
+        if pay.amount is not None and prev.amount is not None:
+            changes.append(_change(pay.amount - prev.amount, "đồng", "giữ nguyên số tiền"))
+        text += (
+            f" ({' và '.join(changes)} so với tháng {month_label(prev.month)} là "
+            f"{_transactions(prev)})"
+        )
+    return text + "."
+
+
+# --- 1.3 digitally signed results -------------------------------------------------------------
+
+
+def _done(lvl: LevelFigures) -> str:
+    return f"{count2(lvl.signed_units)}/{count2(lvl.units)} đơn vị"
+
+
+def signed_level(lvl: LevelFigures, units: tuple[UnitFigures, ...]) -> str | None:
+    if lvl.signed is None:
+        return None
+    head = f"{SIGNED_LEVEL[lvl.level]} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
+    done = [results(u) for u in units if u.signed]
+    if not done:
+        return head + "."
+    return f"{head}, cụ thể: {', '.join(done)}."
+
+
+def signed_communes(lvl: LevelFigures) -> str | None:
+    if lvl.signed is None:
+        return None
+    head = f"{SIGNED_LEVEL[lvl.level]} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
+    return head + (", cụ thể:" if lvl.signed_units else ".")
+
+
+def signed_district(group: DistrictCommunes, last: bool) -> str | None:
+    done = [results(u, unit_name(u)) for u in group.communes if u.signed]
+    if not done:
+        return None
+    return f"{capitalised(group.full_name)}: {', '.join(done)}{'.' if last else ';'}"
+
+
+def pending(fig: MonthFigures) -> str | None:
+    reported = [lvl for lvl in fig.levels if lvl.signed is not None]
+    if not reported:
+        return None
+    parts = [
+        f"{count2(lvl.units - lvl.signed_units)}/{count2(lvl.units)} {PENDING_UNITS[lvl.level]}"
+        for lvl in reported
+        if lvl.units > lvl.signed_units
+    ]
+    if not parts:
+        return "Tất cả các đơn vị đã thực hiện."
+    return f"Các đơn vị chưa thực hiện: {', '.join(parts)}."
+
+
+# --- 1.4, 2 and the closing -------------------------------------------------------------------
+
+
+def population(fig: MonthFigures) -> str | None:
+    pop = fig.population
+    if pop is None or pop.lookups is None:
+        return None
+    when = (
+        f"Tính đến ngày {short_date(pop.as_of)}"
+        if pop.as_of
+        else f"Tính đến hết tháng {month_label(fig.month)}"
+    )
+    text = (
+        f"{when} đã thực hiện tổng {number(pop.lookups)} lượt khai thác chức năng xác thực "
+        "công dân, xác thực dịch vụ từ cơ sở dữ liệu quốc gia về dân cư"
+    )
+    if pop.matched is not None:
+        text += (
+            f", trong đó {number(pop.matched)} yêu cầu có dữ liệu trùng khớp với cơ sở dữ liệu "
+            "quốc gia về dân cư và được trả kết quả tra cứu"
+        )
+    return text + "."
+
+
+def support(fig: MonthFigures) -> str | None:
+    parts = []
+    citizen, agency = fig.citizen_support, fig.agency_support
+    if citizen.total:
+        phrases = ", ".join(c.phrase for c in citizen.categories)
+        parts.append(f"{number(citizen.total)} lượt công dân {phrases}")
+    if agency.total:
+        phrases = ", ".join(c.phrase for c in agency.categories)
+        parts.append(f"{number(agency.total)} lượt cho các cơ quan, đơn vị trong {phrases}")
+    if not parts:
+        return None
+    return "Hỗ trợ " + "; ".join(parts) + ";"
+
+
+def closing(fig: MonthFigures) -> str:
+    org = fig.organisation
+    return f"{org.agency_name} kính báo cáo {org.recipient}./."
+
+
+def opening(fig: MonthFigures) -> str:
+    return (
+        f"Tháng {month_label(fig.month)} các địa phương, đơn vị trên địa bàn thành phố tiếp tục "
+        "vận hành, khai thác, sử dụng Hệ thống thông tin giải quyết thủ tục hành chính thành phố "
+        "phục vụ người dân, doanh nghiệp thực hiện giải quyết thủ tục hành chính."
+    )
+
+
+# --- the document -----------------------------------------------------------------------------
+
+
+def generated_blocks(fig: MonthFigures) -> list[Block]:
+    """Every block of the report with its generated text, in order."""
+    blocks: list[Block] = []
+
+    def para(kind: str, key: str, text: str | None) -> None:
+        if text is not None:
+            blocks.append(Block(kind=kind, text=text, key=key, generated=text))
+
+    def heading(kind: str, name: str) -> None:
+        blocks.append(Block(kind=kind, text=HEADINGS[name]))
+
+    para("para", "opening", opening(fig))
+    section1_start = len(blocks)
+    para("para", "s1_summary", summary(fig))
+    for chart in charts(fig):
+        blocks.append(Block(kind="chart", chart=chart))
+
+    s12 = [payment_procedures(fig), payment_transactions(fig)]
+    if any(s12):
+        heading("subheading", "s12")
+        para("bullet", "s12_procedures", s12[0])
+        para("bullet", "s12_transactions", s12[1])
+
+    dept, dist, comm = (fig.level(level) for level in ("department", "district", "commune"))
+    s13 = [
+        signed_level(dept, fig.departments),
+        signed_level(dist, fig.districts),
+        signed_communes(comm),
+    ]
+    if any(s13):
+        heading("subheading", "s13")
+        para("bullet", "s13_department", s13[0])
+        para("bullet", "s13_district", s13[1])
+        para("bullet", "s13_commune", s13[2])
+        if s13[2] is not None:
+            groups = [g for g in fig.district_communes if any(u.signed for u in g.communes)]
+            for index, group in enumerate(groups):
+                last = index == len(groups) - 1
+                para("sub", f"s13_commune_{group.code}", signed_district(group, last))
+        para("bullet", "s13_pending", pending(fig))
+
+    pop = population(fig)
+    if pop is not None:
+        heading("subheading", "s14")
+        para("para", "s14_population", pop)
+    if len(blocks) > section1_start:  # section 1 has something to say
+        blocks.insert(section1_start, Block(kind="heading", text=HEADINGS["s1"]))
+
+    heading("heading", "s2")
+    para("bullet", "s2_support", support(fig))
+    for index, activity in enumerate(fig.activities, start=1):
+        para("bullet", f"s2_activity_{index}", activity)
+    para("para", "closing", closing(fig))
+    return blocks
+
+
+def compose(fig: MonthFigures, settings: ReportSettings) -> ReportDocument:
+    """The final document: generated blocks, the supervisor's overrides and header settings."""
+    org = fig.organisation
+    blocks = []
+    for block in generated_blocks(fig):
+        override = settings.overrides.get(block.key) if block.key else None
+        if override is not None and override.strip():
+            block = Block(block.kind, override.strip(), block.key, block.generated, block.chart)
+        blocks.append(block)
+    number_text = document_number(settings.number)
+    header = Header(
+        parent_agency=org.parent_agency,
+        agency=org.agency,
+        number_label=f"Số: {number_text}"
+        if number_text
+        else "Số:\u00a0\u00a0\u00a0\u00a0\u00a0\u00a0",
+        symbol=f"/{org.document_symbol}" if org.document_symbol else "",
+        place_date=long_date(org.place, settings.report_date),
+        doc_type=DOC_TYPE,
+        subject=f"Kết quả vận hành, khai thác {org.system_name} tháng {month_label(fig.month)}",
+        recipient=f"Kính gửi: {org.recipient}" if org.recipient else "",
+    )
+    title_text = (settings.signer_title or org.signer_title or "").strip()
+    signature = Signature(
+        title_lines=tuple(line.strip() for line in title_text.split("|") if line.strip()),
+        name=(settings.signer_name or org.signer_name or "").strip(),
+        distribution=org.distribution,
+    )
+    return ReportDocument(
+        month=fig.month,
+        title=f"Báo cáo tháng {month_label(fig.month)}",
+        header=header,
+        blocks=tuple(blocks),
+        signature=signature,
+        keys=tuple(b.key for b in blocks if b.key),
+    )
