@@ -1,3 +1,104 @@
-"""Views of the dashboard blueprint."""
+"""Views of the dashboard blueprint: the month view, its exports and its charts."""
 
-from . import bp  # noqa: F401
+from __future__ import annotations
+
+import hashlib
+
+from flask import Response, abort, current_app, redirect, render_template, request, url_for
+
+from .. import exports
+from ..access import role_required
+from ..timeutil import month_of, next_month, parse_month, previous_month, today_local
+from . import bp
+from . import format as fmt
+from .queries import build_month, build_trend
+from .tables import TABLES, build_table
+
+CHARTS = {"doi-tuong": "audience", "nhom": "categories"}
+# The SVG is shown through <img>: its own inline styles need this policy, nothing more.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
+
+
+def default_month() -> str:
+    """The last complete month."""
+    return previous_month(month_of(today_local()))
+
+
+def _valid_month(month: str) -> str:
+    try:
+        parse_month(month)
+    except ValueError:
+        abort(404)
+    return month
+
+
+def list_url(params: dict | None) -> str | None:
+    """The ticket list filtered by ``params``; None if there is no such filter or list."""
+    if params is None or "tickets.index" not in current_app.view_functions:
+        return None
+    return url_for("tickets.index", **params)
+
+
+@bp.route("/")
+@bp.route("/<month>")
+@role_required("supervisor")
+def month(month: str | None = None):
+    if month is None:
+        asked = (request.args.get("month") or "").strip()
+        if asked:
+            return redirect(url_for("dashboard.month", month=_valid_month(asked)))
+        month = default_month()
+    dashboard = build_month(_valid_month(month), today_local())
+    current = month_of(today_local())
+    return render_template(
+        "dashboard/month.html",
+        d=dashboard,
+        f=fmt,
+        list_url=list_url,
+        tables=TABLES,
+        charts=CHARTS,
+        next_month=next_month(month) if month < current else None,
+        current_month=current,
+    )
+
+
+@bp.route("/<month>/xuat/<table>.<kind>")
+@role_required("supervisor")
+def export(month: str, table: str, kind: str):
+    if table not in TABLES or kind not in ("csv", "xlsx"):
+        abort(404)
+    data = build_table(build_month(_valid_month(month), today_local()), table)
+    name = f"tong-hop-{month}-{table}.{kind}"
+    if kind == "csv":
+        body, mimetype = exports.csv_bytes(data.headers, data.rows), "text/csv"
+    else:
+        body = exports.xlsx_bytes(data.headers, data.rows, title=data.title)
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+@bp.route("/<month>/bieu-do/<chart>.svg")
+@role_required("supervisor")
+def chart(month: str, chart: str):
+    from .charts import line_chart
+
+    if chart not in CHARTS:
+        abort(404)
+    trend = build_trend(_valid_month(month))
+    label = fmt.month_short(month)
+    if CHARTS[chart] == "audience":
+        series = trend.audience
+        title = f"Yêu cầu hỗ trợ theo đối tượng, 12 tháng đến {label}"
+    else:
+        series = trend.categories
+        title = f"Các nhóm yêu cầu nhiều nhất, 12 tháng đến {label}"
+    svg = line_chart(
+        trend.months, tuple((s.label, tuple(c.value for c in s.counts)) for s in series), title
+    )
+    response = Response(svg, mimetype="image/svg+xml")
+    response.headers["Content-Security-Policy"] = SVG_CSP
+    response.headers["Cache-Control"] = "private, no-cache"
+    response.set_etag(hashlib.sha256(svg).hexdigest()[:32])
+    return response.make_conditional(request)
