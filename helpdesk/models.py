@@ -2,6 +2,7 @@
 
 from .audit import AuditLog
 from .auth.models import User
+from .dashboard import models as _dashboard_indexes  # noqa: F401 - an index on tickets
 from .reports.models import IssuedReport, OrgSetting, ReportDraft
 from .stats.models import Activity, CityStat, ControlTotal, MonthLock, UnitStat
 from .tickets.models import Category, Ticket, TicketCounter, TicketEvent
