@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
@@ -46,7 +47,7 @@ def xlsx_bytes(
     sheet.freeze_panes = "A2"
     widths = [len(str(h)) for h in headers]
     for row in rows:
-        values = [safe_cell(v) for v in row]
+        values = [safe_cell(_xlsx_text(v)) for v in row]
         sheet.append(values)
         for i, v in enumerate(values[: len(widths)]):
             widths[i] = max(widths[i], min(len(str(v)) if v is not None else 0, 60))
@@ -55,6 +56,11 @@ def xlsx_bytes(
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _xlsx_text(value: Any) -> Any:
+    """Drop the control characters an XLSX file cannot hold (openpyxl refuses the whole file)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 
 def _plain(value: Any) -> Any:

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from pathlib import Path
 
+import hypothesis
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -20,6 +21,14 @@ from sqlalchemy.engine import make_url
 from helpdesk import create_app
 from helpdesk.cli import DEMO_DIR, DEMO_PASSWORDS
 from helpdesk.extensions import db
+
+# Hypothesis: bounded runs, no deadline (the database sets the pace). In CI the examples are
+# derandomized (the same on every run, so a failure reproduces) and no example database is kept.
+hypothesis.settings.register_profile("dev", max_examples=50, deadline=None)
+hypothesis.settings.register_profile(
+    "ci", max_examples=50, deadline=None, derandomize=True, database=None, print_blob=True
+)
+hypothesis.settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 BASE_URL = os.environ.get("TEST_DATABASE_URL", "").strip()
 IS_PG = BASE_URL.startswith("postgres")
