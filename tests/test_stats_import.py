@@ -161,7 +161,7 @@ def test_locked_month_refuses_rows_of_every_stats_kind(app):
     report = run_import(
         [
             csv("unit_stats.csv", "month,unit_code,received\n2023-09,SYT,1\n"),
-            csv("city_stats.csv", "month,population_lookups\n2023-09,1\n"),
+            csv("city_stats.csv", "month,population_lookups\n2023-09,70000\n"),
             csv("activities.csv", "month,text\n2023-09,Một\n"),
         ]
     )
@@ -228,6 +228,49 @@ def test_template_round_trip(app):
     again = load_workbook(io.BytesIO(build_template("2023-10"))).worksheets[0]
     by_code = {r[1]: r for r in again.iter_rows(min_row=2, values_only=True)}
     assert by_code["SLDTBXH"][3:5] == (7000, 6000)
+
+
+def test_a_column_the_file_lacks_keeps_the_stored_figures(app):
+    load_fixture()
+    syt = db.session.scalar(
+        select(UnitStat).join(Unit).where(Unit.code == "SYT", UnitStat.month == "2023-09")
+    )
+    received, signed = syt.received, syt.signed_results
+    # A file of payment figures only: dossier counts stay as they are.
+    text = "month,unit_code,payment_transactions,payment_amount\n2023-09,SYT,7,7000\n"
+    report = run_import([csv("unit_stats.csv", text)])
+    assert report.ok, [str(e) for e in report.errors]
+    change = report.files[0].changes[0]
+    assert change.status == "updated" and set(change.diffs) <= {
+        "payment_transactions",
+        "payment_amount",
+    }
+    db.session.refresh(syt)
+    assert (syt.received, syt.signed_results, syt.payment_transactions) == (received, signed, 7)
+    # A blank cell, though, is "not reported".
+    report = run_import([csv("unit_stats.csv", "month,unit_code,signed_results\n2023-09,SYT,\n")])
+    db.session.refresh(syt)
+    assert syt.signed_results is None and syt.received == received
+    # Parts are checked against the stored wholes, and wholes against the stored parts.
+    text = f"month,unit_code,online\n2023-09,SYT,{received + 1}\n"
+    report = run_import([csv("unit_stats.csv", text)])
+    assert [str(e) for e in report.errors] == [
+        f"unit_stats.csv:2: online: {received + 1} lớn hơn received đã lưu ({received})"
+    ]
+    text = "month,unit_code,received\n2023-09,SYT,1\n"
+    report = run_import([csv("unit_stats.csv", text)])
+    assert [str(e) for e in report.errors] == [
+        f"unit_stats.csv:2: received: 1 nhỏ hơn online đã lưu ({syt.online})"
+    ]
+    # city_stats alike.
+    report = run_import([csv("city_stats.csv", "month,population_as_of\n2023-09,2023-09-29\n")])
+    assert report.ok
+    city = db.session.get(CityStat, "2023-09")
+    assert (city.population_lookups, str(city.population_as_of)) == (67086, "2023-09-29")
+    report = run_import([csv("city_stats.csv", "month,population_lookups\n2023-09,100\n")])
+    assert [str(e) for e in report.errors] == [
+        "city_stats.csv:2: population_matched: 55955 lớn hơn population_lookups (100)"
+    ]
 
 
 def test_unit_name_column_is_informative_only(app):

@@ -215,9 +215,19 @@ class UnitStatsHandler:
         **{f: False for f in UNIT_STAT_FIELDS},
     }
 
+    # A part never exceeds its whole.
+    parts = (
+        ("online", "received"),
+        ("fee_transactions", "payment_transactions"),
+        ("fee_amount", "payment_amount"),
+    )
+
     def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
         units = _units_by_code()
         locked = _locked_months()
+        # A figure column the file does not have keeps the stored values (a file of payment
+        # figures only must not wipe the dossier counts); a blank cell is "not reported".
+        present = [f for f in UNIT_STAT_FIELDS if f in table.headers]
         parsed = []
         seen: dict = {}
         for row in _rows(table, ctx):
@@ -226,13 +236,9 @@ class UnitStatsHandler:
             unit = units.get(code) if code else None
             if code and unit is None:
                 row.error("unit_code", f"không có đơn vị {code}")
-            figures = {f: row.integer(f) for f in UNIT_STAT_FIELDS}
-            for part, whole in (
-                ("online", "received"),
-                ("fee_transactions", "payment_transactions"),
-                ("fee_amount", "payment_amount"),
-            ):
-                if figures[part] is not None and figures[whole] is not None:
+            figures = {f: row.integer(f) for f in present}
+            for part, whole in self.parts:
+                if figures.get(part) is not None and figures.get(whole) is not None:
                     if figures[part] > figures[whole]:
                         row.error(part, f"{figures[part]} lớn hơn {whole} ({figures[whole]})")
             if month and month in locked:
@@ -260,6 +266,10 @@ class UnitStatsHandler:
                 # A row left blank (as in the template) reports nothing: there is nothing to add.
                 summary.changes.append(RowChange(row.line, f"{month} {unit.code}", "unchanged"))
                 continue
+            if current is not None:
+                self._check_against_stored(row, figures, current)
+                if not row.ok:
+                    continue
             values = {"month": month, "unit_id": unit.id, **figures}
             upsert(
                 ctx,
@@ -271,6 +281,20 @@ class UnitStatsHandler:
                 values,
                 "unit_stat",
             )
+
+    def _check_against_stored(self, row: Row, figures: dict, current: UnitStat) -> None:
+        """A part in the file against its stored whole, or a whole in the file against its part."""
+        for part, whole in self.parts:
+            if (part in figures) == (whole in figures):
+                continue  # both in the file (checked above) or neither
+            value_part = figures[part] if part in figures else getattr(current, part)
+            value_whole = figures[whole] if whole in figures else getattr(current, whole)
+            if value_part is None or value_whole is None or value_part <= value_whole:
+                continue
+            if part in figures:
+                row.error(part, f"{value_part} lớn hơn {whole} đã lưu ({value_whole})")
+            else:
+                row.error(whole, f"{value_whole} nhỏ hơn {part} đã lưu ({value_part})")
 
 
 class CityStatsHandler:
@@ -285,11 +309,20 @@ class CityStatsHandler:
         existing = {c.month: c for c in db.session.scalars(select(CityStat))}
         locked = _locked_months()
         seen: dict = {}
+        # As for unit_stats: a column the file does not have keeps the stored value.
+        present = set(table.headers)
         for row in _rows(table, ctx):
             month = row.month()
-            lookups = row.integer("population_lookups")
-            matched = row.integer("population_matched")
-            as_of = row.date("population_as_of")
+            values = {}
+            if "population_lookups" in present:
+                values["population_lookups"] = row.integer("population_lookups")
+            if "population_matched" in present:
+                values["population_matched"] = row.integer("population_matched")
+            if "population_as_of" in present:
+                values["population_as_of"] = row.date("population_as_of")
+            stored = existing.get(month) if month else None
+            lookups = values.get("population_lookups", getattr(stored, "population_lookups", None))
+            matched = values.get("population_matched", getattr(stored, "population_matched", None))
             if lookups is not None and matched is not None and matched > lookups:
                 row.error("population_matched", f"{matched} lớn hơn population_lookups ({lookups})")
             if month and month in locked:
@@ -302,14 +335,9 @@ class CityStatsHandler:
                     summary,
                     row.line,
                     month,
-                    existing.get(month),
+                    stored,
                     CityStat,
-                    {
-                        "month": month,
-                        "population_lookups": lookups,
-                        "population_matched": matched,
-                        "population_as_of": as_of,
-                    },
+                    {"month": month, **values},
                     "city_stat",
                 )
 

@@ -432,8 +432,9 @@ def _preview(form, files, report, token: str, notice: str | None = None):
 @bp.route("/nhap", methods=["GET", "POST"])
 @role_required("supervisor")
 def upload():
-    form = UploadForm(current_user.role)
     try:
+        # The form reads the request body as it is built: a body over MAX_CONTENT_LENGTH raises.
+        form = UploadForm(current_user.role)
         submitted = form.validate_on_submit()
     except RequestEntityTooLarge:
         blank = UploadForm(current_user.role, formdata=None)
