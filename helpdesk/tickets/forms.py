@@ -14,7 +14,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import DateTimeLocalInput
 
 from ..formsutil import choices
@@ -221,7 +221,7 @@ class NoteForm(FlaskForm):
     text = TextAreaField(
         "Ghi chú nội bộ",
         validators=[
-            InputRequired("Nhập nội dung ghi chú."),
+            DataRequired("Nhập nội dung ghi chú."),
             Length(max=5000, message="Tối đa 5.000 ký tự."),
         ],
         filters=[_strip],
