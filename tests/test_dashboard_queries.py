@@ -260,9 +260,7 @@ def test_trend_window_and_top_categories(sept):
     assert citizen.counts[0].value == 0
     assert len(sept.trend_categories) == TOP_CATEGORIES
     totals = Counter(
-        r["category"]
-        for r in _csv("tickets.csv")
-        if r["opened_at"][:7] in ("2023-08", "2023-09")
+        r["category"] for r in _csv("tickets.csv") if r["opened_at"][:7] in ("2023-08", "2023-09")
     )
     shown = [sum(c.value for c in s.counts) for s in sept.trend_categories]
     assert shown == sorted(totals.values(), reverse=True)[:TOP_CATEGORIES]
