@@ -1,0 +1,82 @@
+"""An operator logs a call with the keyboard alone, in Debian's Chromium."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import sign_in
+
+pytestmark = pytest.mark.browser
+
+KNOWN_PHONE = "0962 820 561"  # Đinh Quang Long, who called on 1 August (HT-2308-0002)
+DOSSIER = "000.00.12.H26-230915-0042"
+
+
+def test_operator_logs_a_call_with_the_keyboard_and_finds_it_by_dossier_code(live_server, page):
+    sign_in(page, live_server.url, "hoa.nt", "Hoa-Demo-2023")
+    # Operators start on quick entry, with the cursor in the phone field.
+    expect(page).to_have_url(re.compile(r"/yeu-cau/moi$"))
+    phone = page.get_by_label("Số điện thoại")
+    expect(phone).to_be_focused()
+
+    page.keyboard.type(KNOWN_PHONE)
+    history = page.locator("#caller-history")
+    expect(history.get_by_role("link", name="HT-2308-0002")).to_be_visible()
+    expect(history).to_contain_text("Tra cứu trạng thái hồ sơ")
+    name = page.get_by_label("Họ tên người yêu cầu")
+    expect(name).to_have_value("Đinh Quang Long")  # filled in from the last call
+
+    page.keyboard.press("Tab")
+    expect(name).to_be_focused()
+    page.keyboard.press("Tab")  # into the category group
+    page.keyboard.press("3")  # "Tra cứu trạng thái hồ sơ"
+    expect(page.get_by_label("Tra cứu trạng thái hồ sơ")).to_be_checked()
+    expect(page.locator("[data-audience-out]")).to_have_text("Đối tượng: Công dân")
+
+    unit = page.get_by_role("combobox", name="Đơn vị liên quan")
+    expect(unit).to_be_focused()
+    page.keyboard.type("le chan")
+    expect(page.get_by_role("option").first).to_contain_text("quận Lê Chân")
+    page.keyboard.press("Enter")
+    expect(unit).to_have_value("quận Lê Chân")
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Mã hồ sơ")).to_be_focused()
+    page.keyboard.type(DOSSIER.lower())
+    page.keyboard.press("Tab")
+    page.keyboard.type("Hỏi tiến độ hồ sơ đăng ký kinh doanh")
+    page.keyboard.press("Control+Enter")  # "Lưu và đóng"
+
+    flash = page.locator(".flash-success")
+    expect(flash).to_contain_text(re.compile(r"Đã lưu HT-\d{4}-\d{4} \(đã đóng\)"))
+    ref = re.search(r"HT-\d{4}-\d{4}", flash.inner_text()).group(0)
+    expect(page.get_by_label("Số điện thoại")).to_be_focused()  # ready for the next call
+
+    page.get_by_role("link", name="Yêu cầu hỗ trợ").first.click()
+    search = page.get_by_label("Tìm", exact=True)
+    search.fill(DOSSIER)
+    search.press("Enter")
+    row = page.locator("table.tickets tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text(ref)
+    expect(row).to_contain_text("quận Lê Chân")
+    expect(row).to_contain_text("Đã đóng")
+
+    row.get_by_role("link", name=ref).click()
+    expect(page.locator("#lich-su")).to_contain_text("Trả lời ngay trong cuộc gọi.")
+    expect(page.locator("dl.facts")).to_contain_text(DOSSIER)
+
+
+def test_bad_input_keeps_what_was_typed(live_server, page):
+    sign_in(page, live_server.url, "tuan.pv", "Tuan-Demo-2023")
+    page.goto(live_server.url + "/yeu-cau/moi")
+    page.keyboard.type("0912 345")
+    page.get_by_label("Mã hồ sơ").fill("000.00.12-1")
+    page.get_by_label("Nội dung").fill("Hỏi về hồ sơ")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("#requester_phone-err")).to_contain_text("không phải số điện thoại")
+    expect(page.locator("#dossier_code-err")).to_contain_text("không đúng dạng")
+    expect(page.locator("#category-err")).to_have_text("Chọn nhóm yêu cầu.")
+    expect(page.get_by_label("Nội dung")).to_have_value("Hỏi về hồ sơ")
+    expect(page.get_by_label("Số điện thoại")).to_have_value("0912 345")
