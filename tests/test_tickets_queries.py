@@ -268,6 +268,15 @@ def test_small_result_needs_no_count_and_huge_counts_stop_at_the_cap(demo_app):
     assert count_capped(filtered_tickets({}), cap=100) == 101
 
 
+def test_paging_stops_at_the_cap_instead_of_offsetting_forever(demo_app, monkeypatch):
+    import helpdesk.tickets.queries as queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 100)
+    page = ticket_page(TicketFilter.from_args({"page": "7"}), per_page=50)
+    assert page.page == 2 and len(page.items) == 50 and not page.has_next
+    assert page.capped and page.total == 100 and page.pages is None
+
+
 def test_category_filter_by_unknown_code_matches_nothing(demo_app):
     assert _ids({"category": "nope"}) == set()
     assert db.session.scalar(select(Category).where(Category.code == "nope")) is None

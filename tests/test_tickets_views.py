@@ -526,6 +526,8 @@ def test_export_refuses_more_than_the_limit(app_factory):
     response = client.get("/yeu-cau/xuat.csv?month=2023-09")
     assert response.status_code == 302
     assert "month=2023-09" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Danh sách có hơn 100 yêu cầu: quá lớn để xuất CSV." in page
     assert client.get("/yeu-cau/xuat.csv?month=2023-09&audience=agency").status_code == 200
 
 

@@ -302,6 +302,14 @@
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-category-group]"), CategoryGroup);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-ctrl-enter]"), CtrlEnter);
+    // A form that came back with errors: start at the first field to fix, not at the top.
+    var bad = document.querySelector(
+      "form .has-error input:not([type=hidden]), form .has-error select, form .has-error textarea");
+    if (bad) {
+      var details = bad.closest("details");
+      if (details) details.open = true;
+      bad.focus();
+    }
     var panel = document.getElementById("caller-history");
     var phone = document.getElementById("requester_phone");
     if (panel && phone) new CallerHistory(panel, phone, document.getElementById("requester_name"));

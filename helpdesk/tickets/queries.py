@@ -358,19 +358,25 @@ class TicketPage:
 def ticket_page(
     flt: TicketFilter, per_page: int = PER_PAGE, today: date | None = None
 ) -> TicketPage:
-    """One page of the filtered, sorted list with its rows' relations: two queries."""
+    """One page of the filtered, sorted list with its rows' relations: two queries at most.
+
+    Paging stops after the first COUNT_CAP rows (no OFFSET of a million rows): past that the
+    person narrows the filter or turns the sort around.
+    """
     base = filtered_tickets(flt, today)
     stmt = with_list_relations(sorted_tickets(base, flt.sort))
-    offset = (flt.page - 1) * per_page
+    last_page = max(1, COUNT_CAP // per_page)
+    page = min(flt.page, last_page)
+    offset = (page - 1) * per_page
     rows = list(db.session.scalars(stmt.offset(offset).limit(per_page + 1)).unique())
-    has_next = len(rows) > per_page
+    has_next = len(rows) > per_page and page < last_page
     items = rows[:per_page]
-    if flt.page == 1 and not has_next:
+    if page == 1 and len(rows) <= per_page:
         total, capped = len(items), False  # the whole result is on this page: no count needed
     else:
         total = count_capped(base)
         capped = total > COUNT_CAP
-    return TicketPage(items, flt.page, per_page, min(total, COUNT_CAP), capped, has_next)
+    return TicketPage(items, page, per_page, min(total, COUNT_CAP), capped, has_next)
 
 
 def filter_choices() -> dict[str, Any]:

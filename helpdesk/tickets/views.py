@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..access import role_required
 from ..auth.models import User
 from ..extensions import db
+from ..formatting import number
 from ..formsutil import choices
 from ..timeutil import now_local, today_local
 from ..units.models import LEVEL_LABELS, Unit
@@ -65,7 +66,8 @@ from .services import (
     update_ticket,
 )
 
-EXPORT_MAX_ROWS = 200_000
+# CSV streams row by row; openpyxl holds the whole sheet in memory, so XLSX stops earlier.
+EXPORT_MAX_ROWS = {"csv": 200_000, "xlsx": 50_000}
 
 
 @bp.context_processor
@@ -113,7 +115,7 @@ def quick():
         select(Ticket)
         .options(joinedload(Ticket.unit))
         .where(Ticket.operator_id == current_user.id)
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        .order_by(Ticket.id.desc())
         .limit(6)
     ).unique()
     status = 400 if form.is_submitted() else 200
@@ -185,9 +187,14 @@ def index():
 
 def _export(fmt: str) -> Response:
     flt = TicketFilter.from_args(request.args)
-    limit = current_app.config.get("TICKETS_EXPORT_MAX_ROWS", EXPORT_MAX_ROWS)
+    limit = min(EXPORT_MAX_ROWS[fmt], current_app.config.get("TICKETS_EXPORT_MAX_ROWS", 10**9))
     if count_capped(filtered_tickets(flt), cap=limit) > limit:
-        flash(f"Quá {limit:,} yêu cầu; hãy lọc hẹp hơn rồi xuất lại.".replace(",", "."), "error")
+        hint = " hoặc xuất CSV" if fmt == "xlsx" else ""
+        flash(
+            f"Danh sách có hơn {number(limit)} yêu cầu: quá lớn để xuất {fmt.upper()}. "
+            f"Hãy lọc hẹp hơn{hint} rồi xuất lại.",
+            "error",
+        )
         return redirect(url_for("tickets.index", **flt.to_args()))
     payload, count = export_rows(flt, fmt)
     from ..audit import record
@@ -305,7 +312,6 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
             edit=edit,
             transition=forms.get("transition")
             or TransitionForm(prefix="st", formdata=None, data=version),
-            failed_target=forms.get("failed_target"),
             assign=assign,
             forward=forms.get("forward") or ForwardForm(prefix="fw", formdata=None, data=version),
             note_form=forms.get("note") or NoteForm(prefix="nt", formdata=None),
@@ -358,7 +364,7 @@ def transition(ticket_id: int):
     ticket = _load(ticket_id)
     form = TransitionForm(prefix="st")
     if not form.validate():
-        return _render_detail(ticket, 400, transition=form, failed_target=form.target.data)
+        return _render_detail(ticket, 400, transition=form)
     try:
         change_status(
             ticket,
@@ -376,9 +382,7 @@ def transition(ticket_id: int):
     except TicketError as exc:
         db.session.rollback()
         form.note.errors = [*form.note.errors, str(exc)]
-        return _render_detail(
-            _load(ticket_id), 400, transition=form, failed_target=form.target.data
-        )
+        return _render_detail(_load(ticket_id), 400, transition=form)
     except StaleTicket as exc:
         return _stale(ticket_id, exc, form.seen.data, transition=form)
     except StaleDataError:
