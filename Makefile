@@ -35,5 +35,16 @@ test-sqlite: install
 test-postgres: install
 	TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Benchmarks (bench/bench_app.py): our app on SQLite and PostgreSQL beside a trivial Flask view
+# and django-helpdesk from PyPI (bench/peer/.venv), all under gunicorn with 2 workers on loopback.
+# Databases are generated once per size under bench/out/ (PostgreSQL: scratch helpdesk_bench*).
+# The README's table: make bench TICKETS=1000000
+TICKETS ?= 100000
+bench: install
+	$(BIN)/python bench/bench_app.py --tickets $(TICKETS) $(BENCH_ARGS)
+
+bench-peer: install
+	$(BIN)/python bench/bench_app.py --tickets $(TICKETS) --databases none $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info

@@ -1,0 +1,482 @@
+"""Measure the app at scale, side by side with a trivial Flask view (the floor) and with
+django-helpdesk (the peer), all served by gunicorn with 2 workers on 127.0.0.1.
+
+    make bench                              # 100,000 tickets: SQLite, PostgreSQL and the peer
+    make bench TICKETS=1000000              # what the README's table reports
+    make bench-peer                         # the peer and the floor alone
+    .venv/bin/python bench/bench_app.py --tickets 1000000 --databases sqlite,postgresql \
+        --peer sqlite --runs 40 --markdown /tmp/table.md
+
+Databases are generated once per size (bench/generate.py) and kept: SQLite files under
+bench/out/, PostgreSQL in the scratch database ``helpdesk_bench`` (``helpdesk_bench_peer`` for
+the peer), dropped and re-created when the size changes or with --fresh. Each operation is
+requested --runs times after a warm-up by one signed-in client, one request at a time (latency,
+not throughput); slow operations stop early after --budget seconds (never before 3 runs).
+Figures: median and 95th percentile of the whole HTTP exchange, SQL statements per request,
+peak resident memory per worker; each time also as a multiple of the floor's median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / "out"
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH / "peer"))
+sys.path.insert(0, str(ROOT))
+
+from httpbench import Client, Result, Server, free_port, hidden_value, measure, not_built  # noqa: E402
+
+PG_BASE = "postgresql://postgres@127.0.0.1:5432"
+APP_PG_DB = "helpdesk_bench"
+PEER_PG_DB = "helpdesk_bench_peer"
+USERNAME = "thang.vd"  # the demo supervisor: every page measured is open to that role
+WORDS_NAME = "Phạm Thu Trang"  # a caller's full name (both data sets draw from the same lists)
+WORDS_SUMMARY = "trễ hạn"  # words of a category/summary
+
+# (key, label, target p95 in ms, kind of target)
+OPS = [
+    ("list_default", "List, first page (default)", 50, "list"),
+    ("list_status_month", "List, status + month", 50, "list"),
+    ("list_unit", "List, one unit", 50, "list"),
+    ("search_phone", "Search: phone number", 80, "search"),
+    ("search_dossier", "Search: dossier code", 80, "search"),
+    ("search_words", "Search: words of a name", 80, "search"),
+    ("search_summary", "Search: words of a summary", 80, "search"),
+    ("detail", "Ticket detail", 30, "other"),
+    ("create", "Create a ticket (POST)", 30, "other"),
+    ("caller", "Quick entry: caller lookup", 30, "other"),
+    ("dashboard", "Dashboard, month view", 200, "other"),
+    ("report", "Month report PDF", 1500, "other"),
+]
+PEER_EXTRA = [
+    ("report_index", "django-helpdesk: reports index"),
+    ("report_days", "django-helpdesk: report days-until-closed by month"),
+]
+PEER_EQUIVALENT = {
+    "list_default": "datatables JSON, open + reopened",
+    "list_status_month": "datatables JSON, resolved, created in one month",
+    "list_unit": "datatables JSON, one queue",
+    "search_phone": "datatables JSON, search_string",
+    "search_dossier": "datatables JSON, search_string",
+    "search_words": "datatables JSON, search_string",
+    "search_summary": "datatables JSON, search_string",
+    "detail": "tickets/<id>/",
+    "create": "tickets/submit/ (POST)",
+    "caller": "(no equivalent)",
+    "dashboard": "dashboard/",
+    "report": "reports/queuemonth/ (HTML)",
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument(
+        "--databases", default="sqlite,postgresql", help="of our app: sqlite,postgresql or none"
+    )
+    parser.add_argument(
+        "--peer", default="sqlite", help="django-helpdesk on: sqlite, postgresql, both or none"
+    )
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--peer-runs", type=int, default=10)
+    parser.add_argument("--budget", type=float, default=30.0, help="seconds per operation")
+    parser.add_argument("--fresh", action="store_true", help="regenerate the databases")
+    parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    args = parser.parse_args(argv)
+    args.databases = [d for d in args.databases.split(",") if d and d != "none"]
+    args.peer = {"both": ["sqlite", "postgresql"], "none": []}.get(args.peer, [args.peer])
+    return args
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+# -- our app ------------------------------------------------------------------------------------
+
+
+def database_url(kind: str, tickets: int, peer: bool = False) -> str:
+    if kind == "sqlite":
+        name = f"peer-{tickets}" if peer else f"helpdesk-{tickets}"
+        return f"sqlite:///{OUT / (name + '.sqlite3')}"
+    return f"{PG_BASE}/{PEER_PG_DB if peer else APP_PG_DB}"
+
+
+def _recreate_pg(name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(f"{PG_BASE}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def ensure_app_data(kind: str, tickets: int, fresh: bool) -> str:
+    """Generate our database for this size once (bench/generate.py); migrate it every run."""
+    url = database_url(kind, tickets)
+    marker = OUT / f"helpdesk-{kind}.json"
+    known = json.loads(marker.read_text()) if marker.exists() else {}
+    if fresh or known.get("tickets") != tickets or known.get("url") != url:
+        if kind == "sqlite":
+            path = Path(url[len("sqlite:///") :])
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+        else:
+            _recreate_pg(APP_PG_DB)
+        log(f"{kind}: generating {tickets:,} tickets (bench/generate.py)")
+        started = time.monotonic()
+        generator = [sys.executable, str(BENCH / "generate.py"), "--tickets", str(tickets)]
+        subprocess.run([*generator, "--database-url", url], check=True, cwd=ROOT)
+        marker.write_text(json.dumps({"tickets": tickets, "url": url}))
+        log(f"{kind}: generated in {time.monotonic() - started:.0f} s")
+    env = {**os.environ, "DATABASE_URL": url, "HELPDESK_DEMO": "1"}
+    flask = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
+    subprocess.run(flask, check=True, cwd=ROOT, env=env, capture_output=True)
+    return url
+
+
+def app_probes(url: str) -> dict:
+    """Values the benchmark looks up, taken from the database itself (before serving)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("HELPDESK_DEMO", "1")
+    from sqlalchemy import func, select
+
+    from helpdesk import create_app
+    from helpdesk.cli import DEMO_PASSWORDS
+    from helpdesk.extensions import db
+    from helpdesk.models import Ticket, Unit
+
+    app = create_app()
+    with app.app_context():
+        top = db.session.scalar(select(func.max(Ticket.id))) or 0
+        middle = db.session.scalar(select(Ticket).where(Ticket.id >= top // 2).limit(1))
+        dossier = db.session.scalar(
+            select(Ticket.dossier_code)
+            .where(Ticket.id >= top // 3, Ticket.dossier_code.is_not(None))
+            .limit(1)
+        )
+        months = list(
+            db.session.scalars(select(Ticket.opened_month).distinct().order_by(Ticket.opened_month))
+        )
+        unit = db.session.scalar(
+            select(Unit.id).where(Unit.level == "department").order_by(Unit.id).limit(1)
+        )
+        built = {
+            "dashboard": "dashboard.month" in app.view_functions,
+            "report": "reports.pdf" in app.view_functions,
+        }
+        probes = {
+            "ticket_id": middle.id,
+            "phone": middle.requester_phone,
+            "dossier": dossier,
+            "unit_id": unit,
+            "month": months[-4] if len(months) >= 4 else months[0],
+            "last_month": months[-2] if len(months) >= 2 else months[-1],
+            "password": DEMO_PASSWORDS[USERNAME][2],
+            "built": built,
+            "dialect": db.engine.dialect.name,
+            "server_version": ".".join(str(v) for v in db.engine.dialect.server_version_info),
+        }
+        db.session.remove()
+        db.engine.dispose()
+    return probes
+
+
+def gunicorn(module: str, port: int, chdir: Path) -> list[str]:
+    return [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        "300",
+        "--chdir",
+        str(chdir),
+        module,
+    ]
+
+
+def sign_in(client: Client, username: str, password: str) -> None:
+    page = client.get("/dang-nhap")
+    token = hidden_value(page.text, "csrf_token")
+    done = client.post(
+        "/dang-nhap", {"csrf_token": token, "username": username, "password": password}
+    )
+    if done.status != 302:
+        raise RuntimeError(f"sign-in failed: HTTP {done.status}")
+
+
+def measure_app(kind: str, url: str, args) -> tuple[dict[str, Result], dict]:
+    probes = app_probes(url)
+    port = free_port()
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": secrets.token_hex(32),
+        "HELPDESK_DEMO": "",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    results: dict[str, Result] = {}
+    log(f"{kind}: serving the app on 127.0.0.1:{port}")
+    logfile = OUT / f"gunicorn-{kind}.log"
+    with Server(
+        gunicorn("wsgi_bench:app", port, BENCH), port, env=env, log=logfile, ready_path="/dang-nhap"
+    ) as server:
+        client = Client(port)
+        sign_in(client, USERNAME, probes["password"])
+
+        def get(path: str):
+            return lambda _i: client.get(path)
+
+        from urllib.parse import urlencode
+
+        def listing(**params):
+            return get("/yeu-cau/" + ("?" + urlencode(params, doseq=True) if params else ""))
+
+        ops = {
+            "list_default": listing(),
+            "list_status_month": listing(status="resolved", month=probes["month"]),
+            "list_unit": listing(unit=probes["unit_id"]),
+            "search_phone": listing(q=probes["phone"]),
+            "search_dossier": listing(q=probes["dossier"]),
+            "search_words": listing(q=WORDS_NAME),
+            "search_summary": listing(q=WORDS_SUMMARY),
+            "detail": get(f"/yeu-cau/{probes['ticket_id']}"),
+            "caller": get("/yeu-cau/nguoi-goi?" + urlencode({"phone": probes["phone"]})),
+        }
+        token = hidden_value(client.get("/yeu-cau/moi").text, "csrf_token")
+
+        def create(i: int):
+            return client.post(
+                "/yeu-cau/moi",
+                {
+                    "csrf_token": token,
+                    "requester_phone": f"0909{i % 1000000:06d}",
+                    "requester_name": "Nguyễn Văn Bench",
+                    "category": "dossier_status",
+                    "unit": "",
+                    "unit_id": str(probes["unit_id"]),
+                    "dossier_code": "",
+                    "summary": "Hỏi trạng thái hồ sơ",
+                    "details": "",
+                    "resolution_note": "Đã hướng dẫn tra cứu.",
+                    "channel": "phone",
+                    "opened_at": "",
+                    "save_close": "Lưu và đóng",
+                },
+            )
+
+        ops["create"] = create
+        if probes["built"]["dashboard"]:
+            ops["dashboard"] = get(f"/tong-hop/{probes['last_month']}")
+        if probes["built"]["report"]:
+            ops["report"] = get(f"/bao-cao/{probes['last_month']}/tai-ve.pdf")
+        for key, _label, _target, _kind in OPS:
+            if key not in ops:
+                results[key] = not_built(key)
+                continue
+            expect = (302,) if key == "create" else (200,)
+            results[key] = measure(
+                key, ops[key], runs=args.runs, warmup=3, budget=args.budget, expect=expect
+            )
+            r = results[key]
+            log(f"  {kind} {key}: median {r.median_ms:.1f} ms, p95 {r.p95_ms:.1f} ms")
+        memory = server.worker_peak_rss_mb()
+    return results, {"memory_mb": memory, **probes}
+
+
+def measure_floor(args) -> Result:
+    port = free_port()
+    with Server(gunicorn("floor:app", port, BENCH), port, log=OUT / "gunicorn-floor.log"):
+        client = Client(port)
+        result = measure("floor", lambda _i: client.get("/"), runs=max(args.runs, 200), warmup=10)
+    log(f"floor (trivial Flask view): median {result.median_ms:.2f} ms")
+    return result
+
+
+# -- the table ----------------------------------------------------------------------------------
+
+
+def cell(result: Result | None, floor: Result) -> str:
+    if result is None:
+        return "–"
+    if not result.ok:
+        return result.note or "n/a"
+    multiple = result.median_ms / floor.median_ms
+    return f"{result.median_ms:,.1f} / {result.p95_ms:,.1f} ms (×{multiple:,.0f})"
+
+
+def verdict(result: Result | None, target: float) -> str:
+    if result is None or not result.ok:
+        return ""
+    return "✓" if result.p95_ms < target else "✗"
+
+
+def table(args, floor: Result, ours: dict, peers: dict, meta: dict) -> str:
+    kinds = list(ours)
+    lines = [
+        f"Tickets: {args.tickets:,}. Each cell: median / p95 of the whole HTTP request "
+        f"(×floor = median as a multiple of a trivial Flask view's median, "
+        f"{floor.median_ms:.2f} ms), then SQL statements per request.",
+        "",
+    ]
+    head = ["Operation", "Target (p95)"]
+    for kind in kinds:
+        head += [f"Helpdesk {kind}", "SQL"]
+    for kind in peers:
+        head += [f"django-helpdesk {meta['peer_version']} ({kind})", "SQL", f"peer ÷ ours ({kind})"]
+    lines.append("| " + " | ".join(head) + " |")
+    lines.append("|" + "|".join(["---"] * len(head)) + "|")
+    for key, label, target, _kind in OPS:
+        row = [label, f"< {target:,} ms"]
+        for kind in kinds:
+            r = ours[kind].get(key)
+            row += [f"{cell(r, floor)} {verdict(r, target)}".strip(), _queries(r)]
+        for kind, peer in peers.items():
+            p = peer.get(key)
+            mine = ours.get(kind, {}).get(key)
+            ratio = "–"
+            if p is not None and p.ok and mine is not None and mine.ok:
+                ratio = f"{p.median_ms / mine.median_ms:,.0f}×"
+            equivalent = PEER_EQUIVALENT.get(key, "")
+            row += [f"{cell(p, floor)}<br>{equivalent}" if p else equivalent, _queries(p), ratio]
+        lines.append("| " + " | ".join(row) + " |")
+    for key, label in PEER_EXTRA:
+        if not peers:
+            break
+        row = [label, ""] + ["", ""] * len(kinds)
+        for peer in peers.values():
+            row += [cell(peer.get(key), floor), _queries(peer.get(key)), ""]
+        lines.append("| " + " | ".join(row) + " |")
+    row = ["Trivial view (floor)", ""]
+    for _kind in kinds:
+        row += [f"{floor.median_ms:.2f} / {floor.p95_ms:.2f} ms (Flask)", ""]
+    for peer in peers.values():
+        row += [cell(peer.get("floor"), floor) + " (Django)", "", ""]
+    lines.append("| " + " | ".join(row) + " |")
+    row = ["Peak memory per worker", ""]
+    for kind in kinds:
+        row += [_mb(meta["ours"][kind].get("memory_mb")), ""]
+    for kind in peers:
+        row += [_mb(meta["peers"][kind].get("memory_mb")), "", ""]
+    lines.append("| " + " | ".join(row) + " |")
+    lines += ["", machine_line(meta)]
+    return "\n".join(lines)
+
+
+def _queries(result: Result | None) -> str:
+    if result is None or result.query_count is None:
+        return ""
+    return str(result.query_count)
+
+
+def _mb(value) -> str:
+    return f"{value:,.0f} MiB" if value else "?"
+
+
+def machine() -> dict:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kb = 0
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal"):
+            mem_kb = int(line.split()[1])
+    return {
+        "cores": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gib": round(mem_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "os": platform.platform(terse=True),
+    }
+
+
+def machine_line(meta: dict) -> str:
+    m = meta["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta.get("servers", {}).items())
+    return (
+        f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['os']}, "
+        f"Python {m['python']}; {versions}; gunicorn 2 sync workers, one client on loopback, "
+        f"{meta['date']}."
+    )
+
+
+def postgres_reachable() -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(f"{PG_BASE}/postgres", connect_timeout=5):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    if "postgresql" in args.databases + args.peer and not postgres_reachable():
+        log(f"PostgreSQL is not reachable at {PG_BASE}: measuring SQLite only")
+        args.databases = [d for d in args.databases if d != "postgresql"]
+        args.peer = [d for d in args.peer if d != "postgresql"]
+    meta: dict = {
+        "machine": machine(),
+        "date": f"{datetime.now():%Y-%m-%d}",
+        "ours": {},
+        "peers": {},
+        "servers": {},
+    }
+    floor = measure_floor(args)
+    ours: dict[str, dict[str, Result]] = {}
+    for kind in args.databases:
+        url = ensure_app_data(kind, args.tickets, args.fresh)
+        ours[kind], meta["ours"][kind] = measure_app(kind, url, args)
+        meta["servers"][kind] = meta["ours"][kind]["server_version"]
+    peers: dict[str, dict[str, Result]] = {}
+    if args.peer:
+        import bench_peer
+
+        bench_peer.ensure_venv(log)
+        for kind in args.peer:
+            url = database_url(kind, args.tickets, peer=True)
+            probes = bench_peer.ensure_data(
+                args.tickets, url, OUT / f"peer-{kind}.json", args.fresh, log
+            )
+            probes["words"] = WORDS_NAME
+            probes["summary_words"] = WORDS_SUMMARY
+            log(f"peer ({kind}): serving django-helpdesk")
+            peers[kind], meta["peers"][kind] = bench_peer.measure_peer(
+                probes, url, args.peer_runs, args.budget, OUT, log
+            )
+        meta["peer_version"] = next(iter(meta["peers"].values()))["version"]
+    text = table(args, floor, ours, peers, meta)
+    print()
+    print(text)
+    stamp = f"{args.tickets}-{datetime.now():%Y%m%d-%H%M}"
+    (OUT / f"bench-{stamp}.md").write_text(text + "\n", "utf-8")
+    raw = {
+        "meta": meta,
+        "floor": floor.times,
+        "ours": {k: {op: r.times for op, r in v.items()} for k, v in ours.items()},
+        "peers": {k: {op: r.times for op, r in v.items()} for k, v in peers.items()},
+    }
+    (OUT / f"bench-{stamp}.json").write_text(json.dumps(raw, default=str), "utf-8")
+    if args.markdown:
+        args.markdown.write_text(text + "\n", "utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

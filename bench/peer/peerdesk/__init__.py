@@ -1,0 +1,1 @@
+"""A minimal Django project that serves django-helpdesk (from PyPI) for the benchmark."""
