@@ -547,3 +547,21 @@ def test_categories_choose_audience(demo_client, as_user):
     agency = db.session.scalar(select(Category).where(Category.audience == "agency"))
     demo_client.post("/yeu-cau/moi", data={**GOOD, "category": agency.code})
     assert _latest().audience == "agency"
+
+
+def test_editing_an_old_ticket_keeps_its_retired_category_and_unit(demo_client, as_user):
+    as_user()
+    ticket = _by_ref("HT-2308-0002")
+    ticket.category.active = False
+    ticket.unit.active = False
+    db.session.commit()
+    data = _edit_data(ticket, requester_name="Đinh Quang Lộc", unit_id=str(ticket.unit_id))
+    assert demo_client.post(f"/yeu-cau/{ticket.id}/sua", data=data).status_code == 302
+    db.session.expire_all()
+    assert _by_ref("HT-2308-0002").requester_name == "Đinh Quang Lộc"
+    # New calls cannot use them.
+    response = demo_client.post(
+        "/yeu-cau/moi", data={**GOOD, "category": "dossier_status", "unit": "xã Tam Hưng"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "đã ngừng sử dụng" in html

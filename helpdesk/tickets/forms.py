@@ -111,8 +111,18 @@ class TicketForm(FlaskForm):
     save_close = SubmitField("Lưu và đóng")
     save = SubmitField("Lưu")
 
-    def __init__(self, *args, categories: list[Category], **kwargs):
+    def __init__(
+        self,
+        *args,
+        categories: list[Category],
+        keep_category: str | None = None,
+        keep_unit_id: int | None = None,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
+        # Editing an old ticket may keep a category or unit that has since been retired.
+        self.keep_category = keep_category
+        self.keep_unit_id = keep_unit_id
         self.categories = categories
         self.category.choices = choices({c.code: c.label for c in categories})
         self._phone = self._dossier = self._unit = None
@@ -135,12 +145,13 @@ class TicketForm(FlaskForm):
             raise ValidationError(str(exc)) from exc
 
     def validate_category(self, field):
-        if field.data and not any(c.code == field.data and c.active for c in self.categories):
+        usable = {c.code for c in self.categories if c.active} | {self.keep_category}
+        if field.data and field.data not in usable:
             raise ValidationError("Nhóm yêu cầu không có hoặc đã ngừng sử dụng.")
 
     def validate_unit(self, field):
         try:
-            self._unit = resolve_unit(field.data, self.unit_id.data)
+            self._unit = resolve_unit(field.data, self.unit_id.data, keep_id=self.keep_unit_id)
         except TicketError as exc:
             raise ValidationError(str(exc)) from exc
 

@@ -123,16 +123,19 @@ def due_date_for(opened_at: datetime, category: Category):
 _WITH_PARENT = re.compile(r"^(.*?)\s*\((.+)\)\s*$")
 
 
-def resolve_unit(text: str | None, unit_id: str | int | None = None) -> Unit | None:
+def resolve_unit(
+    text: str | None, unit_id: str | int | None = None, keep_id: int | None = None
+) -> Unit | None:
     """Find the unit the operator meant: the picker's id, a code, or a (possibly ambiguous) name.
 
-    Raises TicketError (field ``unit``) with the candidates when a name is ambiguous.
+    Raises TicketError (field ``unit``) with the candidates when a name is ambiguous. A retired
+    unit is refused, except ``keep_id`` (the unit a ticket being edited already has).
     """
     text = (nfc(text) or "").strip()
     if unit_id not in (None, "") and str(unit_id).isdigit():
         unit = db.session.get(Unit, int(unit_id))
         if unit is not None and (not text or fold(text) in _names_of(unit)):
-            return _active(unit)
+            return unit if unit.id == keep_id else _active(unit)
     if not text:
         return None
     by_code = db.session.scalar(select(Unit).where(Unit.code == text))

@@ -258,6 +258,8 @@ def _last_event_id(ticket: Ticket) -> int:
 def _edit_form(ticket: Ticket, categories: list[Category]) -> TicketEditForm:
     return TicketEditForm(
         categories=categories,
+        keep_category=ticket.category.code,
+        keep_unit_id=ticket.unit_id,
         formdata=None,
         data={
             "requester_phone": format_phone(ticket.requester_phone),
@@ -342,7 +344,11 @@ def detail(ticket_id: int):
 @role_required("operator")
 def edit(ticket_id: int):
     ticket = _load(ticket_id)
-    form = TicketEditForm(categories=_categories(active_only=False))
+    form = TicketEditForm(
+        categories=_categories(active_only=False),
+        keep_category=ticket.category.code,
+        keep_unit_id=ticket.unit_id,
+    )
     if not form.validate():
         return _render_detail(ticket, 400, edit=form)
     try:
