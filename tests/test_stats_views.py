@@ -102,7 +102,7 @@ def test_month_page_shows_levels_totals_rates_and_activities(sup):
     assert "Cấp xã, phường 217/217 48.597 47.864 98,49% 38.251" in summary
     assert "Toàn thành phố 251/251 88.904 82.265 92,53% 46.106" in summary
     assert "quận Lê Chân (15 đơn vị)" in page  # communes grouped by district
-    assert "Cấp xã, phường: 0/217 — đủ" in page
+    assert "Cấp xã, phường: đủ 217/217 đơn vị" in page
     assert "67.086" in page and "55.955" in page and "22/09/2023" in page
     assert "Tổng hợp, rà soát thủ tục hành chính" in page  # an activity
     assert "Cần kiểm tra (5)" in page
@@ -113,7 +113,7 @@ def test_month_page_shows_levels_totals_rates_and_activities(sup):
 def test_month_page_without_data_lists_everyone_as_missing(sup):
     page = text_of(sup.get("/so-lieu/2023-11"))
     assert "Chưa có số liệu tháng 11/2023" in page
-    assert "Cấp Sở, ngành: 19/19" in page
+    assert "Cấp Sở, ngành: thiếu 19/19" in page
     assert "Chưa có số liệu đơn vị nào cho tháng 11/2023." in page
 
 
@@ -356,9 +356,13 @@ def test_confirm_refuses_altered_or_foreign_uploads(sup, demo_app, auth):
     assert stat("2023-10", "SYT").received == 5
 
 
-def test_cancel_discards_the_upload(sup, demo_app, tmp_path):
+def test_cancel_discards_the_upload(sup, demo_app, tmp_path, auth):
     preview = upload(sup, ("unit_stats.csv", b"month,unit_code,received\n2023-10,SYT,5\n"))
     assert list((tmp_path / "uploads").iterdir())
+    other = demo_app.test_client()
+    auth(other, "supervisor")
+    other.post("/so-lieu/nhap/huy", data={"token": hidden(preview, "token")})
+    assert list((tmp_path / "uploads").iterdir())  # only the uploader may cancel
     response = sup.post("/so-lieu/nhap/huy", data={"token": hidden(preview, "token")})
     assert response.status_code == 302
     assert list((tmp_path / "uploads").iterdir()) == []

@@ -97,9 +97,17 @@ def load_upload(directory: Path, token: str, user_id: int, expected_digest: str)
     return files
 
 
-def discard_upload(directory: Path, token: str) -> None:
+def discard_upload(directory: Path, token: str, user_id: int | None = None) -> None:
+    """Delete a stored upload (only the uploader's, when ``user_id`` is given)."""
     if not TOKEN_RE.match(token or ""):
         return
+    if user_id is not None:
+        try:
+            meta = json.loads((directory / f"{token}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        if meta.get("user_id") != user_id:
+            return
     for path in directory.glob(f"{token}.*"):
         path.unlink(missing_ok=True)
 

@@ -116,11 +116,13 @@ def index():
 
 def _render_month(month: str, activity_form=None, unlock_form=None, status: int = 200):
     page = month_page(month)
+    activity_form = activity_form or ActivityForm(formdata=None)
+    activity_form.text.label.text = "Thêm hoạt động mới"
     return (
         render_template(
             "stats/month.html",
             page=page,
-            activity_form=activity_form or ActivityForm(formdata=None),
+            activity_form=activity_form,
             unlock_form=unlock_form or UnlockForm(formdata=None),
             action=ActionForm(),
             **_labels(),
@@ -510,6 +512,6 @@ def upload_confirm():
 def upload_cancel():
     if not ActionForm().validate_on_submit():
         abort(400)
-    discard_upload(upload_dir(current_app), request.form.get("token", ""))
+    discard_upload(upload_dir(current_app), request.form.get("token", ""), current_user.id)
     flash("Đã hủy; không có gì được ghi.", "info")
     return redirect(url_for("stats.upload"))
