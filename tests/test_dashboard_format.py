@@ -1,0 +1,57 @@
+"""How the dashboard writes figures in Vietnamese."""
+
+import pytest
+from babel.numbers import format_decimal
+from markupsafe import Markup
+
+from helpdesk.dashboard import format as fmt
+
+
+@pytest.mark.parametrize("value", [0, 0.004, 0.005, 1.2915, 99.999, 1234.5, 3000, 1234567.891])
+def test_rate_matches_babel_vietnamese_pattern(value):
+    expected = format_decimal(round(value, 2), format="#,##0.00", locale="vi_VN")
+    assert fmt.rate(value) == expected
+
+
+def test_rate_without_denominator_is_a_dash():
+    assert fmt.rate(None) == "—"
+
+
+def test_changes_and_numbers():
+    assert fmt.change(3) == "+3"
+    assert fmt.change(-1500) == "\u22121.500"
+    assert fmt.change(0) == "0"
+    assert fmt.change_pct(27, 24) == "+12,50%"
+    assert fmt.change_pct(24, 28) == "\u221214,29%"
+    assert fmt.change_pct(5, 0) == ""
+    assert fmt.num(88904) == "88.904"
+    assert fmt.num(None, "—") == "—"
+
+
+@pytest.mark.parametrize(
+    ("minutes", "text"),
+    [
+        (None, "—"),
+        (0, "0 phút"),
+        (45.4, "45 phút"),
+        (60, "1 giờ"),
+        (89.2, "1 giờ 29 phút"),
+        (1440, "1 ngày"),
+        (2 * 1440 + 185, "2 ngày 3 giờ"),
+        (1440 + 23 * 60 + 50, "2 ngày"),
+    ],
+)
+def test_duration(minutes, text):
+    assert fmt.duration(minutes) == text
+
+
+def test_months():
+    assert fmt.month_label("2023-09") == "tháng 9/2023"
+    assert fmt.month_short("2024-12") == "12/2024"
+
+
+def test_link_escapes_its_text_and_url():
+    assert fmt.link("/yeu-cau/?a=1&b=2", "<b>") == Markup(
+        '<a href="/yeu-cau/?a=1&amp;b=2">&lt;b&gt;</a>'
+    )
+    assert fmt.link(None, "<3") == Markup("&lt;3")
