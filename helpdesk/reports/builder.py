@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
@@ -179,8 +179,14 @@ def _units(month: str) -> list[UnitFigures]:
     return [UnitFigures(*row) for row in db.session.execute(stmt)]
 
 
+def _sum(column):
+    """SUM as an integer (PostgreSQL sums BIGINT as NUMERIC); NULL when nothing is reported."""
+    return cast(func.sum(column), BigInteger)
+
+
 def _positive(column):
-    return func.sum(case((column > 0, 1), else_=0))
+    """How many units have a figure above zero."""
+    return cast(func.sum(case((column > 0, 1), else_=0)), BigInteger)
 
 
 def _levels(month: str) -> dict[str, LevelFigures]:
@@ -188,11 +194,11 @@ def _levels(month: str) -> dict[str, LevelFigures]:
         select(
             Unit.level,
             func.count(Unit.id),
-            func.sum(UnitStat.received),
-            func.sum(UnitStat.online),
-            func.sum(UnitStat.signed_results),
+            _sum(UnitStat.received),
+            _sum(UnitStat.online),
+            _sum(UnitStat.signed_results),
             _positive(UnitStat.signed_results),
-            func.sum(UnitStat.payment_procedures),
+            _sum(UnitStat.payment_procedures),
             _positive(UnitStat.payment_procedures),
         )
         .outerjoin(UnitStat, _stat_join(month))
@@ -214,7 +220,7 @@ def _levels(month: str) -> dict[str, LevelFigures]:
 def _district_totals(month: str) -> dict[str, tuple[int | None, int | None]]:
     parent = aliased(Unit)
     stmt = (
-        select(parent.code, func.sum(UnitStat.received), func.sum(UnitStat.online))
+        select(parent.code, _sum(UnitStat.received), _sum(UnitStat.online))
         .select_from(UnitStat)
         .join(Unit, Unit.id == UnitStat.unit_id)
         .join(parent, parent.id == Unit.parent_id)
@@ -229,10 +235,10 @@ def _payments(months: tuple[str, ...]) -> dict[str, PaymentFigures]:
         select(
             UnitStat.month,
             _positive(UnitStat.payment_transactions),
-            func.sum(UnitStat.payment_transactions),
-            func.sum(UnitStat.payment_amount),
-            func.sum(UnitStat.fee_transactions),
-            func.sum(UnitStat.fee_amount),
+            _sum(UnitStat.payment_transactions),
+            _sum(UnitStat.payment_amount),
+            _sum(UnitStat.fee_transactions),
+            _sum(UnitStat.fee_amount),
         )
         .where(UnitStat.month.in_(months))
         .group_by(UnitStat.month)

@@ -1,0 +1,94 @@
+"""``flask report build`` and ``flask report issue`` (FORMATS.md)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.extensions import db
+from helpdesk.reports.models import IssuedReport
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix", "magic"),
+    [("pdf", "pdf", b"%PDF-"), ("docx", "docx", b"PK"), ("html", "html", b"<!doctype html>")],
+)
+def test_build_writes_each_format(demo_app, tmp_path, fmt, suffix, magic):
+    output = tmp_path / f"report.{suffix}"
+    result = demo_app.test_cli_runner().invoke(
+        args=[
+            "report",
+            "build",
+            "--month",
+            "2023-09",
+            "--date",
+            "2023-09-29",
+            "--format",
+            fmt,
+            "--output",
+            str(output),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    data = output.read_bytes()
+    assert data.startswith(magic)
+    if fmt == "html":
+        text = data.decode("utf-8")
+        assert "Hải Phòng, ngày 29 tháng 9 năm 2023" in text and "88.904" in text
+        assert "<link" not in text and "<style>" in text  # standalone: styles inline
+
+
+def test_build_format_from_the_extension_and_today_by_default(demo_app, tmp_path):
+    from helpdesk.reports.text import long_date
+    from helpdesk.timeutil import today_local
+
+    output = tmp_path / "r.html"
+    result = demo_app.test_cli_runner().invoke(
+        args=["report", "build", "--month", "2023-09", "--output", str(output)]
+    )
+    assert result.exit_code == 0, result.output
+    assert long_date("Hải Phòng", today_local()) in output.read_text(encoding="utf-8")
+
+
+def test_build_without_statistics_exits_1(demo_app, tmp_path):
+    output = tmp_path / "none.pdf"
+    result = demo_app.test_cli_runner().invoke(
+        args=["report", "build", "--month", "2023-07", "--output", str(output)]
+    )
+    assert result.exit_code == 1
+    assert "Tháng 7/2023 chưa có số liệu thống kê." in result.output
+    assert not output.exists()
+
+
+@pytest.mark.parametrize("args", [["--month", "2023-9"], ["--month", "2023-09", "--date", "29/9"]])
+def test_build_rejects_bad_arguments(demo_app, tmp_path, args):
+    result = demo_app.test_cli_runner().invoke(
+        args=["report", "build", *args, "--output", str(tmp_path / "x.pdf")]
+    )
+    assert result.exit_code == 2
+    assert "expected" in result.output
+
+
+def test_issue_from_the_command_line(demo_app, tmp_path):
+    output = tmp_path / "issued.pdf"
+    runner = demo_app.test_cli_runner()
+    result = runner.invoke(
+        args=[
+            "report",
+            "issue",
+            "--month",
+            "2023-09",
+            "--user",
+            "thang.vd",
+            "--output",
+            str(output),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    issued = db.session.scalar(select(IssuedReport))
+    assert output.read_bytes() == issued.pdf
+    assert hashlib.sha256(issued.pdf).hexdigest() in result.output
+    again = runner.invoke(args=["report", "issue", "--month", "2023-09"])
+    assert again.exit_code == 1 and "đã được phát hành" in again.output
