@@ -286,6 +286,15 @@ def test_edit_records_each_changed_field_and_recomputes_due_date(demo_app):
     assert ticket.version == 2
 
 
+def test_same_minute_in_the_form_keeps_the_stored_seconds(demo_app):
+    ticket = _ticket(opened_at=datetime(2023, 9, 20, 9, 30, 17))
+    values = TicketValues(
+        category=ticket.category, opened_at=datetime(2023, 9, 20, 9, 30), summary=ticket.summary
+    )
+    assert update_ticket(ticket, values, _user().id, 1, None, NOW) == []
+    assert ticket.opened_at == datetime(2023, 9, 20, 9, 30, 17)
+
+
 def test_unchanged_edit_writes_nothing(demo_app):
     ticket = _ticket(requester_name="Trần Văn A")
     values = TicketValues(

@@ -282,6 +282,8 @@ def update_ticket(
     check_version(ticket, expected_version, seen_event_id)
     changed: list[str] = []
     opened_at = values.opened_at or ticket.opened_at
+    if opened_at == ticket.opened_at.replace(second=0, microsecond=0):
+        opened_at = ticket.opened_at  # the form shows minutes: same minute means unchanged
     plain = {
         "opened_at": opened_at,
         "channel": values.channel,

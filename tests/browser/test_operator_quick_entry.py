@@ -37,7 +37,7 @@ def test_operator_logs_a_call_with_the_keyboard_and_finds_it_by_dossier_code(liv
     unit = page.get_by_role("combobox", name="Đơn vị liên quan")
     expect(unit).to_be_focused()
     page.keyboard.type("le chan")
-    expect(page.get_by_role("option").first).to_contain_text("quận Lê Chân")
+    expect(page.get_by_role("listbox").get_by_role("option").first).to_contain_text("quận Lê Chân")
     page.keyboard.press("Enter")
     expect(unit).to_have_value("quận Lê Chân")
 
