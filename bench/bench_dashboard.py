@@ -52,19 +52,21 @@ def measure(label: str, func, runs: int, warmup: int, engine) -> None:
 
     for _ in range(warmup):
         func()
-    times = []
+    times, cpu = [], []
     queries = set()
     for _ in range(runs):
         statements.clear()
         event.listen(engine, "before_cursor_execute", on_execute)
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         func()
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         event.remove(engine, "before_cursor_execute", on_execute)
         queries.add(len(statements))
     print(
-        f"{label:<38} median {statistics.median(times):7.1f} ms   p95 {p95(times):7.1f} ms   "
-        f"min {min(times):7.1f} ms   runs {runs:>3}   SQL queries {sorted(queries)}"
+        f"{label:<38} median {statistics.median(times):6.1f} ms  p95 {p95(times):6.1f} ms  "
+        f"min {min(times):6.1f} ms  (this process's CPU: median {statistics.median(cpu):6.1f} ms)"
+        f"  runs {runs}  SQL queries {'/'.join(str(q) for q in sorted(queries))}"
     )
 
 
