@@ -79,7 +79,9 @@ def test_page_shows_the_report_figures_without_javascript(supervisor):
     assert 'href="/yeu-cau/?month=2023-09">220</a>' in body
     # Both charts are server-side SVG images with a text alternative and a data table.
     for chart in ("doi-tuong", "nhom"):
-        assert re.search(rf'<img src="/tong-hop/2023-09/bieu-do/{chart}.svg"[^>]*alt="[^"]+"', body)
+        assert re.search(
+            rf'<img src="/tong-hop/2023-09/bieu-do/{chart}.svg\?d=[^"]+"[^>]*alt="[^"]+"', body
+        )
     assert "Xu hướng 12 tháng" in body
     # Every table can be downloaded in both formats, named after the month.
     for slug in TABLES:
@@ -176,6 +178,29 @@ def test_charts_are_deterministic_svg(supervisor):
     other = supervisor.get("/tong-hop/2023-09/bieu-do/nhom.svg")
     assert other.status_code == 200 and other.data != first.data
     assert supervisor.get("/tong-hop/2023-09/bieu-do/khac.svg").status_code == 404
+
+
+def test_the_page_signs_each_chart_s_figures_so_the_chart_needs_no_query(supervisor, count_queries):
+    body = _page(supervisor)
+    signed = html.unescape(re.search(r'<img src="([^"]*/doi-tuong\.svg\?d=[^"]+)"', body).group(1))
+    plain = supervisor.get("/tong-hop/2023-09/bieu-do/doi-tuong.svg")
+    db.session.remove()
+    with count_queries() as counter:
+        response = supervisor.get(signed)
+    assert response.status_code == 200
+    assert response.data == plain.data  # the same figures, the same bytes
+    assert counter.count == 1  # the signed-in user; no ticket is counted again
+    assert "immutable" in response.headers["Cache-Control"]
+    assert plain.headers["Cache-Control"] == "private, no-cache"
+    # A forged or misplaced token is ignored: the chart is drawn from the database.
+    token = signed.split("?d=")[1]
+    forged = supervisor.get("/tong-hop/2023-09/bieu-do/doi-tuong.svg?d=" + token[:-2] + "xx")
+    assert forged.data == plain.data and "immutable" not in forged.headers["Cache-Control"]
+    elsewhere = supervisor.get("/tong-hop/2023-08/bieu-do/doi-tuong.svg?d=" + token)
+    assert "immutable" not in elsewhere.headers["Cache-Control"]
+    assert elsewhere.data != plain.data
+    other_chart = supervisor.get("/tong-hop/2023-09/bieu-do/nhom.svg?d=" + token)
+    assert "immutable" not in other_chart.headers["Cache-Control"]
 
 
 def _add_history(n_tickets: int, n_units: int, n_operators: int) -> None:

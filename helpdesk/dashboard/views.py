@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from flask import Response, abort, current_app, redirect, render_template, request, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
 from .. import exports
@@ -12,7 +13,7 @@ from ..access import role_required
 from ..timeutil import month_of, next_month, parse_month, previous_month, today_local
 from . import bp
 from . import format as fmt
-from .queries import Count, build_month, build_trend
+from .queries import Count, MonthDashboard, build_month, build_trend, trend_window
 from .tables import TABLES, build_table
 
 CHARTS = {"doi-tuong": "audience", "nhom": "categories"}
@@ -64,6 +65,7 @@ def month(month: str | None = None):
         d=dashboard,
         f=fmt,
         n=count_link,
+        chart_url=chart_url,
         tables=TABLES,
         charts=CHARTS,
         next_month=next_month(month) if month < current else None,
@@ -91,23 +93,57 @@ def export(month: str, table: str, kind: str):
 @bp.route("/<month>/bieu-do/<chart>.svg")
 @role_required("supervisor")
 def chart(month: str, chart: str):
+    """A trend chart. ``d`` (signed by the month view) carries its figures: no query at all."""
     from .charts import line_chart
 
     if chart not in CHARTS:
         abort(404)
-    trend = build_trend(_valid_month(month))
+    _valid_month(month)
+    series = _signed_series(request.args.get("d"), month, chart)
+    immutable = series is not None
+    if series is None:  # no or bad token: read the figures again
+        trend = build_trend(month)
+        picked = trend.audience if CHARTS[chart] == "audience" else trend.categories
+        series = tuple((s.label, tuple(c.value for c in s.counts)) for s in picked)
     label = fmt.month_short(month)
     if CHARTS[chart] == "audience":
-        series = trend.audience
         title = f"Yêu cầu hỗ trợ theo đối tượng, 12 tháng đến {label}"
     else:
-        series = trend.categories
         title = f"Các nhóm yêu cầu nhiều nhất, 12 tháng đến {label}"
-    svg = line_chart(
-        trend.months, tuple((s.label, tuple(c.value for c in s.counts)) for s in series), title
-    )
+    svg = line_chart(trend_window(month), series, title)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = SVG_CSP
-    response.headers["Cache-Control"] = "private, no-cache"
+    # A signed URL always draws the same chart; without one the figures may have changed.
+    response.headers["Cache-Control"] = (
+        "private, max-age=86400, immutable" if immutable else "private, no-cache"
+    )
     response.set_etag(hashlib.sha256(svg).hexdigest()[:32])
     return response.make_conditional(request)
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="dashboard-chart")
+
+
+def chart_url(d: MonthDashboard, chart: str) -> str:
+    """The chart's URL with its figures signed in: the browser fetches it without a query."""
+    picked = d.trend_audience if CHARTS[chart] == "audience" else d.trend_categories
+    token = _serializer().dumps(
+        [d.month, chart, [[s.label, [c.value for c in s.counts]] for s in picked]]
+    )
+    return url_for("dashboard.chart", month=d.month, chart=chart, d=token)
+
+
+def _signed_series(token: str | None, month: str, chart: str):
+    if not token:
+        return None
+    try:
+        signed_month, signed_chart, series = _serializer().loads(token)
+        result = tuple((str(label), tuple(int(v) for v in values)) for label, values in series)
+    except (BadSignature, TypeError, ValueError):
+        return None
+    if (signed_month, signed_chart) != (month, chart):
+        return None
+    if any(len(values) != len(trend_window(month)) for _label, values in result):
+        return None
+    return result
