@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
@@ -17,7 +17,7 @@ from ..textutil import nfc
 from ..timeutil import now_local, parse_month, today_local
 from .builder import MonthFigures, ReportError, build_month, month_label
 from .document import ReportDocument
-from .models import IssuedReport, ReportDraft
+from .models import IssuedReport, OrgSetting, ReportDraft
 from .text import ReportSettings, compose, paragraph_label
 
 MAX_PARAGRAPH = 6000
@@ -269,5 +269,11 @@ def issue(
     return issued
 
 
-def issued_count() -> int:
-    return db.session.scalar(select(func.count(IssuedReport.id))) or 0
+def organisation_defaults() -> dict[str, str]:
+    """The organisation's signer, shown as the placeholder of the draft's signer fields."""
+    rows = db.session.execute(
+        select(OrgSetting.key, OrgSetting.value).where(
+            OrgSetting.key.in_(("signer_title", "signer_name"))
+        )
+    )
+    return {key: value or "" for key, value in rows}

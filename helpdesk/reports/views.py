@@ -80,6 +80,9 @@ def _draft_page(month: str, status: int = 200, **forms):
     )
     if settings.report_date.data is None and doc is not None and request.method == "GET":
         settings.report_date.data = services.settings_for(draft).report_date
+    defaults = services.organisation_defaults()
+    settings.signer_title.render_kw = {"placeholder": defaults.get("signer_title", "")}
+    settings.signer_name.render_kw = {"placeholder": defaults.get("signer_name", "")}
     issue_form = forms.pop("issue_form", None) or IssueForm(
         formdata=None, data={"version": version}
     )
