@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask, render_template
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 
 from .config import check_secret, load_config
 from .extensions import csrf, db, limiter, login_manager, migrate
@@ -87,6 +88,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     def too_many(_e):
         message = "Quá nhiều lần thử. Vui lòng đợi vài phút rồi thử lại."
         return render_template("errors/error.html", code=429, message=message), 429
+
+    @app.errorhandler(OverflowError)
+    @app.errorhandler(DataError)
+    def bad_value(exc):
+        # A value the database cannot hold (an id past 2**63, text longer than its column, a
+        # NUL character) that no form check caught: the input is bad, nothing is written.
+        db.session.rollback()
+        app.logger.warning("value refused by the database: %s", type(exc).__name__)
+        message = "Giá trị nhập vào không hợp lệ (quá lớn hoặc quá dài); không có gì được lưu."
+        return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(500)
     def server_error(_e):

@@ -16,7 +16,7 @@ def register_web(app: Flask) -> None:
     @login_manager.user_loader
     def load_user(value: str):
         user_id, _, token = value.partition(":")
-        if not user_id.isdigit() or not token:
+        if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 19) or not token:
             return None
         user = db.session.get(User, int(user_id))
         # A reset password or a deactivation changes the token: every old session ends.

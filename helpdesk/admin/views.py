@@ -218,15 +218,19 @@ def audit():
         stmt = stmt.where(AuditLog.action == args["action"])
     if args.get("entity"):
         stmt = stmt.where(AuditLog.entity == args["entity"])
-    if args.get("user", "").isdigit():
-        stmt = stmt.where(AuditLog.user_id == int(args["user"]))
+    user_id = args.get("user", "")
+    if user_id.isascii() and user_id.isdigit() and len(user_id) < 10:  # "²" and 10**40 are not ids
+        stmt = stmt.where(AuditLog.user_id == int(user_id))
     for name, op in (("from", "ge"), ("to", "lt")):
         try:
             day = datetime.strptime(args.get(name, ""), "%Y-%m-%d")
-        except ValueError:
+            next_day = day + timedelta(1)
+        except (ValueError, OverflowError):  # not a date, or 9999-12-31
             continue
-        stmt = stmt.where(AuditLog.at >= day if op == "ge" else AuditLog.at < day + timedelta(1))
-    page = db.paginate(stmt, per_page=100, error_out=False)
+        stmt = stmt.where(AuditLog.at >= day if op == "ge" else AuditLog.at < next_day)
+    # Clamp the page number: one too big for the database's OFFSET would be an error.
+    number = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
+    page = db.paginate(stmt, page=number, per_page=100, error_out=False)
     users = {u.id: u for u in db.session.scalars(select(User))}
     actions = db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action))
     entities = db.session.scalars(select(AuditLog.entity).distinct().order_by(AuditLog.entity))
