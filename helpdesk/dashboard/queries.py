@@ -93,6 +93,7 @@ class LabelledCount:
 @dataclass(frozen=True)
 class DistrictRow:
     unit_id: int
+    code: str
     name: str
     count: Count
     late: Count
@@ -114,6 +115,7 @@ class UnitRow:
 @dataclass(frozen=True)
 class LateUnitRow:
     unit_id: int
+    code: str
     name: str
     level: str
     late: Count
@@ -454,6 +456,7 @@ def build_month(month: str, today: date) -> MonthDashboard:
     by_district = tuple(
         DistrictRow(
             u.id,
+            u.code,
             f"{u.kind} {u.name}",
             _count(district_n[u.id], base | {"district": str(u.id)}),
             _count(district_late[u.id], late_params({"district": str(u.id)})),
@@ -493,6 +496,7 @@ def build_month(month: str, today: date) -> MonthDashboard:
     late_rows = tuple(
         LateUnitRow(
             uid,
+            unit_by_id[uid].code,
             _unit_name(unit_by_id[uid], unit_by_id),
             unit_by_id[uid].level,
             _count(unit_late[uid], late_params({"unit": str(uid)})),

@@ -41,6 +41,14 @@ def list_url(params: dict | None) -> str | None:
     return url_for("tickets.index", **params)
 
 
+def stats_link(month: str, code: str, value: int | None) -> Markup:
+    """A procedure figure linked to its unit's row on the month's statistics page."""
+    text = fmt.num(value, "—")
+    if value is None or "stats.month" not in current_app.view_functions:
+        return fmt.link(None, text)
+    return fmt.link(url_for("stats.month", month=month) + f"#u-{code}", text)
+
+
 def count_link(count: Count, text: str | None = None) -> Markup:
     """A count as a link to the ticket list showing exactly those tickets.
 
@@ -65,6 +73,7 @@ def month(month: str | None = None):
         d=dashboard,
         f=fmt,
         n=count_link,
+        stat=stats_link,
         chart_url=chart_url,
         tables=TABLES,
         charts=CHARTS,
