@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import role_required
@@ -134,7 +134,7 @@ def settings(month: str):
     except services.StaleDraft as exc:
         db.session.rollback()
         return _draft_page(month, 409, settings=form, stale=exc)
-    except (StaleDataError, OperationalError):
+    except (StaleDataError, IntegrityError, OperationalError):  # saved at the same moment
         db.session.rollback()
         return _draft_page(month, 409, settings=form, stale=services.StaleDraft(_RACE))
     except ReportError as exc:
@@ -171,7 +171,7 @@ def paragraph(month: str, key: str):
     except services.StaleDraft as exc:
         db.session.rollback()
         return _draft_page(month, 409, typed=typed, stale=exc)
-    except (StaleDataError, OperationalError):
+    except (StaleDataError, IntegrityError, OperationalError):  # saved at the same moment
         db.session.rollback()
         return _draft_page(month, 409, typed=typed, stale=services.StaleDraft(_RACE))
     except ReportError as exc:
