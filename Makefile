@@ -46,5 +46,11 @@ bench: install
 bench-peer: install
 	$(BIN)/python bench/bench_app.py --tickets $(TICKETS) --databases none $(BENCH_ARGS)
 
+# Load test (bench/load_test.py): 20 operators log and search tickets for two minutes against
+# gunicorn with 4 workers on a scratch PostgreSQL database; prints latency percentiles and
+# compares tickets acknowledged with tickets stored. make load LOAD_ARGS="--seconds 30"
+load: install
+	$(BIN)/python bench/load_test.py $(LOAD_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info
