@@ -280,3 +280,13 @@ def test_an_empty_month_has_zeros_and_no_rates(demo_app):
 def test_bad_month_is_refused(demo_app):
     with pytest.raises(ValueError):
         build_month("2023-13", TODAY)
+
+
+def test_the_late_dossier_category_can_be_another_one(demo_app):
+    rows = _september()
+    expected = Counter(r["unit_code"] for r in rows if r["category"] == "dossier_status")
+    d = build_month("2023-09", TODAY, late_category="dossier_status")
+    assert d.late_category == "Tra cứu trạng thái hồ sơ"
+    assert d.late_units[0].late.value == max(v for k, v in expected.items() if k)
+    assert {r.late.params["category"] for r in d.late_units} == {"dossier_status"}
+    assert build_month("2023-09", TODAY, late_category="none").late_units == ()

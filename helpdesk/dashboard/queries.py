@@ -39,7 +39,8 @@ DONE = DONE_STATUSES
 TREND_MONTHS = 12
 TOP_CATEGORIES = 5
 TOP_LATE_UNITS = 10
-# The category whose complaints the City asks about ("calls about late dossiers").
+# The category whose complaints the City asks about ("calls about late dossiers"); the app
+# setting DASHBOARD_LATE_CATEGORY names another.
 LATE_CATEGORY = "late_dossier"
 
 Params = dict[str, str | list[str]]
@@ -260,8 +261,11 @@ def _count(value: int, params: Params | None) -> Count:
 # ---------------------------------------------------------------------------------------------
 
 
-def build_month(month: str, today: date) -> MonthDashboard:
-    """Compute every figure of the dashboard for ``month`` (``YYYY-MM``), overdue as of today."""
+def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> MonthDashboard:
+    """Compute every figure of the dashboard for ``month`` (``YYYY-MM``), overdue as of today.
+
+    ``late_category`` is the code of the category counted as late-dossier complaints.
+    """
     parse_month(month)
     prev = previous_month(month)
     months = trend_window(month)
@@ -407,7 +411,7 @@ def build_month(month: str, today: date) -> MonthDashboard:
     # --- Units, levels, districts.
     unit_total: dict[int | None, int] = defaultdict(int)
     unit_late: dict[int | None, int] = defaultdict(int)
-    late_ids = {c.id for c in categories if c.code == LATE_CATEGORY}
+    late_ids = {c.id for c in categories if c.code == late_category}
     for unit_id, category_id, n in unit_rows:
         unit_total[unit_id] += n
         if category_id in late_ids:

@@ -13,7 +13,14 @@ from ..access import role_required
 from ..timeutil import month_of, next_month, parse_month, previous_month, today_local
 from . import bp
 from . import format as fmt
-from .queries import Count, MonthDashboard, build_month, build_trend, trend_window
+from .queries import (
+    LATE_CATEGORY,
+    Count,
+    MonthDashboard,
+    build_month,
+    build_trend,
+    trend_window,
+)
 from .tables import TABLES, build_table
 
 CHARTS = {"doi-tuong": "audience", "nhom": "categories"}
@@ -24,6 +31,11 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 def default_month() -> str:
     """The last complete month."""
     return previous_month(month_of(today_local()))
+
+
+def _build(month: str):
+    late = current_app.config.get("DASHBOARD_LATE_CATEGORY", LATE_CATEGORY)
+    return build_month(_valid_month(month), today_local(), late)
 
 
 def _valid_month(month: str) -> str:
@@ -66,7 +78,7 @@ def month(month: str | None = None):
         if asked:
             return redirect(url_for("dashboard.month", month=_valid_month(asked)))
         month = default_month()
-    dashboard = build_month(_valid_month(month), today_local())
+    dashboard = _build(month)
     current = month_of(today_local())
     return render_template(
         "dashboard/month.html",
@@ -87,7 +99,7 @@ def month(month: str | None = None):
 def export(month: str, table: str, kind: str):
     if table not in TABLES or kind not in ("csv", "xlsx"):
         abort(404)
-    data = build_table(build_month(_valid_month(month), today_local()), table)
+    data = build_table(_build(month), table)
     name = f"tong-hop-{month}-{table}.{kind}"
     if kind == "csv":
         body, mimetype = exports.csv_bytes(data.headers, data.rows), "text/csv"
