@@ -273,3 +273,24 @@ def test_cli_uses_the_retention_setting(app_factory):
     result = app.test_cli_runner().invoke(args=["retention", "apply"])
     assert result.exit_code == 0, result.output
     assert "anonymised 0 ticket(s)" in result.output
+
+
+def test_dashboard_and_report_figures_identical_after_erasure(demo_app):
+    """The figures the supervisors and the City read, built by their own builders."""
+    from helpdesk.dashboard.queries import build_month as dashboard_month
+    from helpdesk.dashboard.queries import build_trend
+    from helpdesk.reports.builder import build_month as report_month
+
+    today = date(2023, 10, 16)
+    months = ("2023-08", "2023-09")
+    before = {m: (dashboard_month(m, today), build_trend(m)) for m in months}
+    report_before = report_month("2023-09")
+    assert before["2023-09"][0].total.value == 220  # the builders see the demo tickets
+
+    result = apply_retention(datetime(2023, 10, 1))
+    db.session.commit()
+    db.session.expire_all()
+
+    assert result.tickets == 419
+    assert {m: (dashboard_month(m, today), build_trend(m)) for m in months} == before
+    assert report_month("2023-09") == report_before
