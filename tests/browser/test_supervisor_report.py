@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from .conftest import sign_in
 
@@ -24,18 +25,17 @@ def test_supervisor_overrides_resets_and_issues(live_server, page):
     nav = page.get_by_role("navigation", name="Điều hướng chính")
     nav.get_by_role("link", name="Báo cáo", exact=True).click()
     page.get_by_role("link", name="Mở bản nháp tháng 9/2023").click()
-    assert page.get_by_role("heading", name="Báo cáo tháng 9/2023").is_visible()
-    assert page.get_by_text("88.904", exact=True).first.is_visible()
-    assert page.get_by_role(
-        "img", name="Biểu đồ hồ sơ tiếp nhận và hồ sơ trực tuyến, Cấp Sở, ngành"
-    ).first.is_visible()
+    expect(page.get_by_role("heading", name="Báo cáo tháng 9/2023")).to_be_visible()
+    expect(page.get_by_text("88.904", exact=True).first).to_be_visible()
+    chart = "Biểu đồ hồ sơ tiếp nhận và hồ sơ trực tuyến, Cấp Sở, ngành"
+    expect(page.get_by_role("img", name=chart).first).to_be_visible()
 
     # Date, number and signer.
     page.get_by_label("Ngày báo cáo").fill("2023-09-29")
     page.get_by_label("Số văn bản").fill("7")
     page.get_by_role("button", name="Lưu", exact=True).click()
-    assert page.get_by_text("Đã lưu ngày, số và người ký.").is_visible()
-    assert page.get_by_text("Số: 07/BC-STTTT").is_visible()
+    expect(page.get_by_text("Đã lưu ngày, số và người ký.")).to_be_visible()
+    expect(page.get_by_text("Số: 07/BC-STTTT")).to_be_visible()
     _screenshot(page, "report-draft.png")
 
     # Override the closing sentence, then restore it.
@@ -44,13 +44,13 @@ def test_supervisor_overrides_resets_and_issues(live_server, page):
     box.fill("Sở Thông tin và Truyền thông trân trọng báo cáo./.")
     box.press("Tab")
     page.get_by_role("button", name="Lưu đoạn này").last.click()
-    assert page.get_by_text("Đã lưu đoạn «Câu kết».").is_visible()
+    expect(page.get_by_text("Đã lưu đoạn «Câu kết».")).to_be_visible()
     closing = page.locator("#p-closing")
-    assert closing.inner_text() == "Sở Thông tin và Truyền thông trân trọng báo cáo./."
+    expect(closing).to_have_text("Sở Thông tin và Truyền thông trân trọng báo cáo./.")
     page.get_by_text("Sửa đoạn «Câu kết»").click()
     page.get_by_role("button", name="Khôi phục nội dung tự động").click()
-    assert page.get_by_text("Đã khôi phục đoạn «Câu kết».").is_visible()
-    assert closing.inner_text() == (
+    expect(page.get_by_text("Đã khôi phục đoạn «Câu kết».")).to_be_visible()
+    expect(closing).to_have_text(
         "Sở Thông tin và Truyền thông kính báo cáo Ủy ban nhân dân thành phố./."
     )
 
@@ -61,13 +61,13 @@ def test_supervisor_overrides_resets_and_issues(live_server, page):
 
     # Issue: the confirmation must be ticked (keyboard only).
     page.get_by_role("button", name="Phát hành báo cáo").click()
-    assert page.get_by_text("Đánh dấu xác nhận trước khi phát hành.").is_visible()
+    expect(page.get_by_text("Đánh dấu xác nhận trước khi phát hành.")).to_be_visible()
     page.get_by_label("Tôi đã kiểm tra nội dung; phát hành và khóa số liệu tháng này.").focus()
     page.keyboard.press("Space")
     page.get_by_role("button", name="Phát hành báo cáo").click()
-    assert page.get_by_text("Đã phát hành báo cáo tháng 9/2023").is_visible()
-    assert page.get_by_role("link", name="Tải PDF đã phát hành").is_visible()
-    assert page.get_by_text("Sửa đoạn").count() == 0
+    expect(page.get_by_text("Đã phát hành báo cáo tháng 9/2023")).to_be_visible()
+    expect(page.get_by_role("link", name="Tải PDF đã phát hành")).to_be_visible()
+    expect(page.get_by_text("Sửa đoạn")).to_have_count(0)
     with page.expect_download() as issued:
         page.get_by_role("link", name="Tải PDF đã phát hành").click()
     assert issued.value.suggested_filename == "bao-cao-2023-09.pdf"
