@@ -103,6 +103,28 @@ def test_database_dies_mid_request_clean_page_and_no_partial_write(app_factory):
     assert db.session.scalar(sa.select(Category).where(Category.code == "mat_ket_noi"))
 
 
+def test_database_dies_while_issuing_a_report_month_stays_unlocked(app_factory):
+    from helpdesk.models import IssuedReport, MonthLock
+
+    app = app_factory("demo", PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    login(client, "thang.vd", "Thang-Demo-2023")
+    form = {"confirm": "y", "version": "0"}
+    # The PDF is built and the report row written; locking the month is where it dies.
+    with Killer(db.engine, "INSERT INTO MONTH_LOCKS") as killer:
+        response = client.post("/bao-cao/2023-09/phat-hanh", data=form)
+    assert killer.fired
+    assert response.status_code == 500
+    assert ERROR_500 in response.get_data(as_text=True)
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IssuedReport)) == 0
+    assert db.session.get(MonthLock, "2023-09") is None  # statistics still editable
+    # Issued again once the database is back: exactly one report, and the month locked.
+    assert client.post("/bao-cao/2023-09/phat-hanh", data=form).status_code == 302
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(IssuedReport)) == 1
+    assert db.session.get(MonthLock, "2023-09") is not None
+
+
 def test_database_gone_gives_a_clean_error_page(app_factory):
     app = app_factory("demo", PROPAGATE_EXCEPTIONS=False)
     client = app.test_client()
