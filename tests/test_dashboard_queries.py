@@ -290,3 +290,41 @@ def test_the_late_dossier_category_can_be_another_one(demo_app):
     assert d.late_units[0].late.value == max(v for k, v in expected.items() if k)
     assert {r.late.params["category"] for r in d.late_units} == {"dossier_status"}
     assert build_month("2023-09", TODAY, late_category="none").late_units == ()
+
+
+def test_month_queries_are_served_by_covering_indexes(demo_app):
+    """Every ticket query of the dashboard reads an index only, never one row per ticket."""
+    from sqlalchemy import event, text
+
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "FROM tickets" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        build_month("2023-09", TODAY)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(statements) == 4
+    if db.engine.dialect.name == "postgresql":
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as auto:
+            auto.execute(text("VACUUM ANALYZE tickets"))  # planner statistics, visibility map
+    conn = db.session.connection()
+    raw = conn.connection.driver_connection
+    for statement, parameters in statements:
+        if db.engine.dialect.name == "sqlite":
+            rows = raw.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+            plan = " | ".join(r[3] for r in rows)
+            lines = [p for p in plan.split(" | ") if "tickets" in p]
+            assert lines and all("USING COVERING INDEX ix_tickets_month_" in p for p in lines), plan
+        else:
+            # The fixture is tiny: forbid the sequential scan to see which index plan exists.
+            conn.execute(text("SET LOCAL enable_seqscan = off"))
+            conn.execute(text("SET LOCAL enable_bitmapscan = off"))
+            with raw.cursor() as cursor:
+                cursor.execute("EXPLAIN " + statement, parameters)
+                plan = " | ".join(r[0] for r in cursor.fetchall())
+            assert "Index Only Scan using ix_tickets_month_" in plan, plan
