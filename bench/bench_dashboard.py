@@ -6,14 +6,17 @@
 
 Signs in as a supervisor through the real sign-in page, then requests the month view (the whole
 request: access check, every query, template) ``--runs`` times after a warm-up, and prints the
-median, 95th percentile and SQL query count; then the same for the builder alone, the two chart
-endpoints and one export. Target: month view under 200 ms median on a 2-core machine.
+median, 95th percentile and SQL query count; then the same for the builder alone, the trend
+alone, the two chart SVGs (with the signed URL the page gives, and unsigned) and one export.
+Target: month view under 200 ms median on a 2-core machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import html
 import os
+import re
 import statistics
 import sys
 import time
@@ -133,9 +136,12 @@ def main(argv=None) -> int:
     measure("build_month() alone", in_context(builder), runs, args.warmup, engine)
     measure("build_trend() alone", in_context(trend), runs, args.warmup, engine)
     few = max(5, runs // 3)
+    page = client.get(f"/tong-hop/{month}").get_data(as_text=True)
     for chart in ("doi-tuong", "nhom"):
+        signed = html.unescape(re.search(rf'<img src="([^"]*/{chart}\.svg\?d=[^"]+)"', page)[1])
+        measure(f"GET .../bieu-do/{chart}.svg?d=signed", get(signed), few, 1, engine)
         url = f"/tong-hop/{month}/bieu-do/{chart}.svg"
-        measure(f"GET .../bieu-do/{chart}.svg (cached)", get(url), few, 1, engine)
+        measure(f"GET .../bieu-do/{chart}.svg (unsigned)", get(url), few, 1, engine)
     url = f"/tong-hop/{month}/xuat/doi-tuong-nhom.xlsx"
     measure("GET .../xuat/doi-tuong-nhom.xlsx", get(url), few, 1, engine)
     return 0
