@@ -109,7 +109,7 @@ def test_issue_stores_an_immutable_snapshot_and_locks_the_month(demo_app, make_u
     assert "Số: 123/BC-STTTT" in snapshot["text"]
     assert snapshot["figures"]["payment"]["amount"] == 749_104_899
     # The stored document renders again exactly as issued, whatever happens to the data later.
-    doc = services.issued_document(row)
+    doc = services.issued_document(MONTH)
     assert doc.plain_text() == snapshot["text"]
     assert issued.id == row.id
 

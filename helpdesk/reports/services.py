@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
-from datetime import date
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import record
+from ..auth.models import User
 from ..extensions import db
 from ..stats.models import CityStat, UnitStat
 from ..textutil import nfc
@@ -37,6 +38,48 @@ class StaleDraft(ReportError):
 
 def get_draft(month: str) -> ReportDraft | None:
     return db.session.get(ReportDraft, month)
+
+
+@dataclass(frozen=True)
+class IssuedSummary:
+    """What pages show of an issued report (never its PDF bytes or snapshot)."""
+
+    id: int
+    month: str
+    number: str | None
+    report_date: date
+    issued_at: datetime
+    issued_by: str | None
+    sha256: str
+    size: int
+
+
+def _summaries(*where) -> list[IssuedSummary]:
+    stmt = (
+        select(
+            IssuedReport.id,
+            IssuedReport.month,
+            IssuedReport.number,
+            IssuedReport.report_date,
+            IssuedReport.issued_at,
+            User.full_name,
+            IssuedReport.sha256,
+            func.length(IssuedReport.pdf),
+        )
+        .outerjoin(User, User.id == IssuedReport.issued_by_id)
+        .where(*where)
+        .order_by(IssuedReport.month.desc())
+    )
+    return [IssuedSummary(*row) for row in db.session.execute(stmt)]
+
+
+def issued_summary(month: str) -> IssuedSummary | None:
+    found = _summaries(IssuedReport.month == month)
+    return found[0] if found else None
+
+
+def issued_reports() -> list[IssuedSummary]:
+    return _summaries()
 
 
 def get_issued(month: str) -> IssuedReport | None:
@@ -69,8 +112,10 @@ def build_document(
     return compose(figures, settings_for(get_draft(month), report_date))
 
 
-def issued_document(issued: IssuedReport) -> ReportDocument:
-    return ReportDocument.from_dict(json.loads(issued.snapshot)["document"])
+def issued_document(month: str) -> ReportDocument | None:
+    """The document exactly as issued (from the snapshot), or None if the month is not issued."""
+    snapshot = db.session.scalar(select(IssuedReport.snapshot).where(IssuedReport.month == month))
+    return ReportDocument.from_dict(json.loads(snapshot)["document"]) if snapshot else None
 
 
 def months_with_statistics() -> list[str]:
@@ -79,12 +124,8 @@ def months_with_statistics() -> list[str]:
     return sorted(db.session.scalars(months), reverse=True)
 
 
-def issued_reports() -> list[IssuedReport]:
-    return list(db.session.scalars(select(IssuedReport).order_by(IssuedReport.month.desc())))
-
-
 def _ensure_not_issued(month: str) -> None:
-    issued = get_issued(month)
+    issued = issued_summary(month)
     if issued is not None:
         raise AlreadyIssued(
             f"Báo cáo tháng {month_label(month)} đã được phát hành lúc "

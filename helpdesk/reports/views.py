@@ -60,11 +60,11 @@ def index():
 
 def _draft_page(month: str, status: int = 200, **forms):
     draft = services.get_draft(month)
-    issued = services.get_issued(month)
+    issued = services.issued_summary(month)
     doc = None
     error = None
     try:
-        doc = services.issued_document(issued) if issued else services.build_document(month)
+        doc = services.issued_document(month) if issued else services.build_document(month)
     except ReportError as exc:
         error = str(exc)
     version = draft.version if draft else 0
@@ -186,7 +186,7 @@ def paragraph(month: str, key: str):
 @role_required("supervisor")
 def pdf(month: str):
     month = _month_or_404(month)
-    issued = services.get_issued(month)
+    issued = services.issued_summary(month)
     if issued is not None:
         return redirect(url_for("reports.issued_pdf", report_id=issued.id))
     try:
@@ -201,9 +201,8 @@ def pdf(month: str):
 @role_required("supervisor")
 def docx(month: str):
     month = _month_or_404(month)
-    issued = services.get_issued(month)
     try:
-        doc = services.issued_document(issued) if issued else services.build_document(month)
+        doc = services.issued_document(month) or services.build_document(month)
     except ReportError as exc:
         flash(str(exc), "error")
         return redirect(url_for("reports.draft", month=month))
