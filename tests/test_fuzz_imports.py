@@ -12,6 +12,7 @@ import csv
 import io
 import re
 from datetime import date, datetime
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -20,11 +21,14 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from helpdesk.auth.models import User
 from helpdesk.extensions import db
 from helpdesk.imports import run_import
 from helpdesk.imports.reader import KINDS
 from helpdesk.imports.schemas import HANDLERS
 from helpdesk.reports.models import ORGANISATION_KEYS
+
+from .conftest import PASSWORD, login
 
 BASE = {
     "units.csv": "code,level,kind,name,parent_code\n"
@@ -265,5 +269,49 @@ def test_import_bad_input_never_raises_never_half_writes(base_app, kind):
         assert again.ok, [str(e) for e in again.errors]
         assert [(f.added, f.updated) for f in again.files] == [(0, 0)] * len(files)
         assert contents() == after, "importing the same files twice changed something"
+
+    check()
+
+
+def _hidden(html: str, name: str) -> str | None:
+    found = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
+    return unescape(found.group(1)) if found else None
+
+
+def test_web_upload_bad_input_never_fails(app_factory, tmp_path):
+    """The same files through the browser: preview, then confirm. Never a 500."""
+    app = app_factory(IMPORT_UPLOAD_DIR=str(tmp_path / "uploads"))
+    report = run_import([(name, text.encode()) for name, text in BASE.items()])
+    assert report.ok
+    admin = User(username="quan.tri", full_name="Quản trị", role="admin")
+    admin.set_password(PASSWORD)
+    db.session.add(admin)
+    db.session.commit()
+    client = app.test_client()
+    assert login(client, "quan.tri").status_code == 302
+
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(upload=st.sampled_from(KINDS).flatmap(import_file), auto=st.booleans())
+    def check(upload, auto):
+        name, data = upload
+        before = contents()
+        kind = "" if auto else name.split(".")[0]
+        preview = client.post(
+            "/so-lieu/nhap",
+            data={"kind": kind, "files": (io.BytesIO(data), name)},
+            content_type="multipart/form-data",
+        )
+        assert preview.status_code < 500, preview.get_data(as_text=True)[-500:]
+        assert contents() == before, "a preview wrote to the database"
+        html = preview.get_data(as_text=True)
+        token = _hidden(html, "token")
+        if token is None:
+            return
+        confirm = {n: _hidden(html, n) for n in ("token", "digest", "fingerprint")}
+        done = client.post("/so-lieu/nhap/xac-nhan", data=confirm)
+        assert done.status_code in (200, 302), done.status_code
+        assert not [v for v in stored_text() if CONTROL.search(v)]
 
     check()
