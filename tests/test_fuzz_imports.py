@@ -292,7 +292,10 @@ def test_web_upload_bad_input_never_fails(app_factory, tmp_path):
     client = app.test_client()
     assert login(client, "quan.tri").status_code == 302
 
-    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(  # each example renders a preview and may import twice: fewer of them
+        max_examples=25,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(upload=st.sampled_from(KINDS).flatmap(import_file), auto=st.booleans())
     def check(upload, auto):
         name, data = upload
