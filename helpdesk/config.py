@@ -47,6 +47,9 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_LOCKOUT_MINUTES": 15,
         "RETENTION_MONTHS": int(os.environ.get("RETENTION_MONTHS", "36")),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
+        # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host
+        # are trusted only then: the sign-in limit needs the real address, HSTS the real scheme.
+        "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),
     }
 
 

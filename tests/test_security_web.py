@@ -173,3 +173,25 @@ def _crawl(client, limit: int) -> dict[str, str]:
             seen.add(target)
             queue.append(target)
     return pages
+
+
+def test_behind_a_proxy_the_real_scheme_and_address_count(app_factory):
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    # Without PROXY_COUNT the headers are anyone's to forge: ignored.
+    direct = app_factory().test_client().get("/dang-nhap", headers=forwarded)
+    assert "Strict-Transport-Security" not in direct.headers
+    app = app_factory(
+        PROXY_COUNT=1, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="2 per hour",
+        LOGIN_LOCKOUT_FAILURES=100,
+    )  # fmt: skip
+    client = app.test_client()
+    assert "Strict-Transport-Security" in client.get("/dang-nhap", headers=forwarded).headers
+
+    def attempt(address: str, user: str) -> int:
+        headers = {"X-Forwarded-For": address}
+        data = {"username": user, "password": "x"}
+        return client.post("/dang-nhap", data=data, headers=headers).status_code
+
+    # Every request comes from the proxy (127.0.0.1); the limit follows the forwarded address.
+    assert [attempt("203.0.113.7", f"u{i}") for i in range(3)] == [200, 200, 429]
+    assert attempt("198.51.100.9", "u9") == 200
