@@ -58,3 +58,13 @@ def month_label(month: str) -> str:
     """``2023-09`` -> ``9/2023``, as the report writes months."""
     year, mon = parse_month(month)
     return f"{mon}/{year}"
+
+
+def vint(value: int | None, default: str = "") -> str:
+    """``88904`` -> ``88.904`` like formatting.number, for integers only, without Babel's cost.
+
+    The month page formats about two thousand figures.
+    """
+    if value is None:
+        return default
+    return f"{value:,}".replace(",", ".")

@@ -36,7 +36,14 @@ from .forms import (
     ValueForm,
     control_totals_form,
 )
-from .labels import CITY_FIELD_LABELS, FIELD_LABELS, FIELD_SHORT, LEVEL_PLURAL, month_label
+from .labels import (
+    CITY_FIELD_LABELS,
+    FIELD_LABELS,
+    FIELD_SHORT,
+    LEVEL_PLURAL,
+    month_label,
+    vint,
+)
 from .models import UNIT_STAT_FIELDS, CityStat
 from .page import month_page, unit_month_figures
 from .queries import control_totals, level_totals, months_with_data
@@ -68,6 +75,8 @@ from .uploads import (
     save_upload,
     upload_dir,
 )
+
+bp.add_app_template_filter(vint, "vint")
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TOO_LARGE = (
@@ -118,6 +127,8 @@ def _render_month(month: str, activity_form=None, unlock_form=None, status: int 
     page = month_page(month)
     activity_form = activity_form or ActivityForm(formdata=None)
     activity_form.text.label.text = "Thêm hoạt động mới"
+    # Unit codes are URL-safe ([A-Za-z0-9._-]): one url_for instead of one per cell.
+    edit_prefix = url_for("stats.edit_value", month=month, code="_", field="_")[:-3]
     return (
         render_template(
             "stats/month.html",
@@ -125,6 +136,7 @@ def _render_month(month: str, activity_form=None, unlock_form=None, status: int 
             activity_form=activity_form,
             unlock_form=unlock_form or UnlockForm(formdata=None),
             action=ActionForm(),
+            edit_prefix=edit_prefix,
             **_labels(),
         ),
         status,
