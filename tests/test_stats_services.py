@@ -339,3 +339,12 @@ def test_activities_add_edit_move_delete(demo_app):
         select(AuditLog.action).where(AuditLog.entity == "activities")
     ).all()
     assert {"activity_add", "activity_move", "activity_edit", "activity_delete"} <= set(actions)
+
+
+@pytest.mark.parametrize("value", [0, 7, 999, 1000, 88904, 749104899, 10**15])
+def test_fast_integer_format_matches_babel(value):
+    from helpdesk.formatting import number
+    from helpdesk.stats.labels import vint
+
+    assert vint(value) == number(value)
+    assert vint(None, "—") == "—"
