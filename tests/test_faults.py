@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import signal
 import subprocess
@@ -101,6 +102,29 @@ def test_database_dies_mid_request_clean_page_and_no_partial_write(app_factory):
     again = client.post("/quan-tri/nhom-yeu-cau/moi", data=form)
     assert again.status_code == 302
     assert db.session.scalar(sa.select(Category).where(Category.code == "mat_ket_noi"))
+
+
+def test_the_error_log_of_a_failed_write_holds_no_values(app_factory):
+    app = app_factory("demo", PROPAGATE_EXCEPTIONS=False)
+    client = app.test_client()
+    login(client, "admin", "Admin-Demo-2023")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.DEBUG)
+    handler.emit = records.append
+    logging.getLogger().addHandler(handler)  # every logger propagates here, the app's too
+    password = "Mat-Khau-Bi-Mat-2023"
+    form = {"username": "bi.mat", "full_name": "Nguyễn Bí Mật", "role": "operator",
+            "password": password}  # fmt: skip
+    try:
+        with Killer(db.engine, "INSERT INTO USERS") as killer:
+            response = client.post("/quan-tri/nguoi-dung", data=form)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert killer.fired and response.status_code == 500
+    logged = "\n".join(logging.Formatter().format(r) for r in records)
+    assert "INSERT INTO users" in logged  # the failure is logged, with its statement...
+    for secret in ("$argon2", "Nguyễn Bí Mật", password):
+        assert secret not in logged  # ...but not with its values
 
 
 def test_database_dies_while_issuing_a_report_month_stays_unlocked(app_factory):

@@ -137,7 +137,9 @@ def test_passwords_never_logged_nor_audited_nor_echoed(demo_app, caplog):
     )
     assert result.exit_code == 0, result.output
     assert cli_password not in result.output
+    demo_app.logger.warning("canary: the capture works")
     logged = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    assert "canary: the capture works" in logged
     audit = " ".join(
         f"{e.summary} {e.detail or ''}" for e in db.session.scalars(sa.select(AuditLog))
     )
