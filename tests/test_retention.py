@@ -16,6 +16,8 @@ from helpdesk.models import Category, Ticket, TicketEvent
 from helpdesk.retention import ERASED_MARK, apply_retention, cutoff_for
 from helpdesk.timeutil import month_of, now_local
 
+from .conftest import login
+
 # Everything the dashboard and the monthly report count a ticket by.
 COUNTED = (
     "opened_month",
@@ -294,3 +296,23 @@ def test_dashboard_and_report_figures_identical_after_erasure(demo_app):
     assert result.tickets == 419
     assert {m: (dashboard_month(m, today), build_trend(m)) for m in months} == before
     assert report_month("2023-09") == report_before
+
+
+def test_anonymised_tickets_still_open_and_cannot_be_found_by_phone(demo_app):
+    ticket = db.session.scalars(
+        sa.select(Ticket).where(Ticket.requester_phone.is_not(None)).order_by(Ticket.id)
+    ).first()
+    ticket_id, name, phone = ticket.id, ticket.requester_name, ticket.requester_phone
+    client = demo_app.test_client()
+    login(client, "thang.vd", "Thang-Demo-2023")
+    ref = ticket.ref
+    assert ref in client.get(f"/yeu-cau/?q={phone}").get_data(as_text=True)
+
+    apply_retention(datetime(2023, 10, 1))
+    db.session.commit()
+
+    page = client.get(f"/yeu-cau/{ticket_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert name not in html and phone not in html and ref in html
+    assert ref not in client.get(f"/yeu-cau/?q={phone}").get_data(as_text=True)
