@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from ..audit import record
 from ..exports import csv_bytes, xlsx_bytes
 from ..extensions import db
 from .models import AUDIENCE_LABELS, CHANNEL_LABELS, STATUS_LABELS, Ticket
@@ -87,3 +88,18 @@ def export_rows(flt: TicketFilter, fmt: str, today: date | None = None) -> tuple
     else:
         payload = xlsx_bytes(HEADERS, rows, title="Yêu cầu hỗ trợ")
     return payload, counter[0]
+
+
+def export_tickets(flt: TicketFilter, fmt: str, actor_id: int | None) -> bytes:
+    """Build the export file and write who exported what to the audit log."""
+    payload, count = export_rows(flt, fmt)
+    record(
+        "export",
+        "ticket",
+        None,
+        f"Xuất {count} yêu cầu hỗ trợ ({fmt.upper()})",
+        detail={"format": fmt, "rows": count, "filter": flt.to_args(page=1)},
+        user_id=actor_id,
+    )
+    db.session.flush()
+    return payload

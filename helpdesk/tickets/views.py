@@ -29,7 +29,7 @@ from ..formsutil import choices
 from ..timeutil import now_local, today_local
 from ..units.models import LEVEL_LABELS, Unit
 from . import bp
-from .exporting import export_rows
+from .exporting import export_tickets
 from .forms import AssignForm, ForwardForm, NoteForm, TicketEditForm, TicketForm, TransitionForm
 from .models import (
     AUDIENCE_LABELS,
@@ -196,17 +196,7 @@ def _export(fmt: str) -> Response:
             "error",
         )
         return redirect(url_for("tickets.index", **flt.to_args()))
-    payload, count = export_rows(flt, fmt)
-    from ..audit import record
-
-    record(
-        "export",
-        "ticket",
-        None,
-        f"Xuất {count} yêu cầu hỗ trợ ({fmt.upper()})",
-        detail={"format": fmt, "rows": count, "filter": flt.to_args(page=1)},
-        user_id=current_user.id,
-    )
+    payload = export_tickets(flt, fmt, actor_id=current_user.id)
     db.session.commit()
     stamp = now_local().strftime("%Y%m%d-%H%M")
     mimetype = (
