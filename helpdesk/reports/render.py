@@ -16,6 +16,9 @@ from .charts import chart_svg
 from .document import ReportDocument
 
 STYLESHEETS = ("report.css", "report-print.css")
+# The PDF refers to its charts by this scheme; the fetcher hands WeasyPrint the cached SVG
+# (a 100 KB data: URI would cost the HTML parser more than drawing the chart).
+CHART_SCHEME = "report-chart"
 
 
 def static_dir() -> Path:
@@ -47,18 +50,24 @@ def render_html(doc: ReportDocument) -> str:
     return _render_template(doc=doc, chart_src=chart_sources(doc), inline_css=_inline_css())
 
 
-def _fetcher():
+def _fetcher(doc: ReportDocument | None = None):
     from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
     root = static_dir()
+    charts = {b.chart.key: b.chart for b in doc.blocks if b.chart is not None} if doc else {}
 
     class StaticOnlyFetcher(URLFetcher):
-        """Serve the app's own static files and data: URIs; refuse everything else."""
+        """Serve the app's own static files and the document's charts; refuse everything else."""
 
         def __init__(self):
-            super().__init__(allowed_protocols=("file", "data"), fail_on_errors=True)
+            super().__init__(allowed_protocols=("file", "data", CHART_SCHEME), fail_on_errors=True)
 
         def fetch(self, url, headers=None):
+            if url.startswith(f"{CHART_SCHEME}:"):
+                chart = charts.get(url.partition(":")[2])
+                if chart is not None:
+                    svg = chart_svg(chart)
+                    return URLFetcherResponse(url, svg, headers={"Content-Type": "image/svg+xml"})
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             if url.startswith("file:"):
@@ -93,7 +102,8 @@ def render_pdf(doc: ReportDocument) -> bytes:
     """The PDF: A4, NĐ 30/2020 margins, fonts embedded; only our static files are fetched."""
     from weasyprint import HTML
 
-    html = _render_template(doc=doc, chart_src=chart_sources(doc), inline_css=None)
+    sources = {b.chart.key: f"{CHART_SCHEME}:{b.chart.key}" for b in doc.blocks if b.chart}
+    html = _render_template(doc=doc, chart_src=sources, inline_css=None)
     base_url = static_dir().as_uri() + "/"
-    document = HTML(string=html, base_url=base_url, url_fetcher=_fetcher())
+    document = HTML(string=html, base_url=base_url, url_fetcher=_fetcher(doc))
     return document.write_pdf(stylesheets=pdf_stylesheets())
