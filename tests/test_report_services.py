@@ -69,6 +69,16 @@ def test_saving_the_generated_text_is_no_override(demo_app):
     assert services.draft_overrides(services.get_draft(MONTH)) == {}
 
 
+def test_typed_line_breaks_and_bullet_marks_are_tidied(demo_app):
+    services.set_paragraph(
+        MONTH, "s2_support", "- Hỗ trợ 200 lượt\r\ncông dân;  ", version=0, actor_id=None
+    )
+    db.session.commit()
+    block = services.build_document(MONTH, date(2023, 9, 29)).paragraphs()["s2_support"]
+    assert block.text == "Hỗ trợ 200 lượt công dân;"
+    assert block.plain == "- Hỗ trợ 200 lượt công dân;"
+
+
 def test_unknown_paragraph_is_refused(demo_app):
     with pytest.raises(services.ReportError):
         services.set_paragraph(MONTH, "no_such_key", "x", version=0, actor_id=None)

@@ -211,7 +211,12 @@ def set_paragraph(
     generated = build_document(month).paragraphs()
     if key not in generated:
         raise ReportError("Đoạn văn này không có trong báo cáo của tháng.")
-    text = (nfc(text) or "").replace("\r\n", "\n")
+    # One paragraph: line breaks typed in the box become spaces; a typed "- " or "+ " that the
+    # layout adds anyway is dropped.
+    text = " ".join((nfc(text) or "").split())
+    marker = generated[key].prefix.strip()
+    if marker and text.startswith(marker + " "):
+        text = text[len(marker) :].lstrip()
     if len(text) > MAX_PARAGRAPH:
         raise ReportError(f"Đoạn văn dài quá {MAX_PARAGRAPH} ký tự.")
     overrides = draft_overrides(draft)
