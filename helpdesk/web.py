@@ -71,13 +71,21 @@ NAV = (
 )
 
 
-def _nav_items() -> list[tuple[str, str]]:
+def _nav_items() -> list[tuple[str, str, str, bool]]:
+    """(endpoint, url, label, current) for the signed-in user's role."""
     from flask import current_app, url_for
 
     if not current_user.is_authenticated:
         return []
+    here = request.endpoint or ""
+    exact = {endpoint for endpoint, _label, _role in NAV}
     items = []
     for endpoint, label, role in NAV:
         if endpoint in current_app.view_functions and current_user.has_role(role):
-            items.append((endpoint, url_for(endpoint), label))
+            # Current: this very page, or another page of its blueprint that has no entry.
+            same_blueprint = here.split(".")[0] == endpoint.split(".")[0]
+            current = here == endpoint or (same_blueprint and here not in exact)
+            if endpoint == "tickets.quick":
+                current = here == endpoint
+            items.append((endpoint, url_for(endpoint), label, current))
     return items

@@ -49,3 +49,13 @@ def test_login_page_is_vietnamese_and_nfc(client):
     html = client.get("/dang-nhap").get_data(as_text=True)
     assert "Đăng nhập" in html and "Mật khẩu" in html
     assert unicodedata.is_normalized("NFC", html)
+
+
+def test_navigation_marks_only_the_current_entry(demo_client, auth):
+    auth(demo_client, "supervisor")
+    html = demo_client.get("/yeu-cau/").get_data(as_text=True)
+    assert html.count('aria-current="page"') == 1
+    assert 'aria-current="page">Yêu cầu hỗ trợ<' in html
+    html = demo_client.get("/yeu-cau/moi").get_data(as_text=True)
+    assert 'aria-current="page">Ghi nhận cuộc gọi<' in html
+    assert html.count('aria-current="page"') == 1
