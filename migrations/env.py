@@ -6,6 +6,10 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+# The word-search index is SQL written by revision 0004 (an FTS5 table on SQLite, an expression
+# index on PostgreSQL), not part of the models: autogenerate must neither drop nor diff it.
+from helpdesk.tickets.fulltext import include_name
+
 config = context.config
 if config.config_file_name and not config.attributes.get("skip_logging"):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -23,6 +27,7 @@ def run_migrations_offline():
         target_metadata=target_db.metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -40,6 +45,7 @@ def run_migrations_online():
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args["render_as_batch"] = True
     conf_args["compare_type"] = True
+    conf_args["include_name"] = include_name
 
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)

@@ -21,9 +21,10 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..extensions import db
-from ..textutil import fold, nfc
+from ..textutil import nfc
 from ..timeutil import month_bounds, parse_month, today_local
 from ..units.models import LEVELS, Unit
+from .fulltext import word_search, words_of
 from .models import AUDIENCES, CHANNELS, STATUSES, Category, Ticket
 from .normalize import phone_prefix
 
@@ -208,22 +209,18 @@ def prefix_match(column, prefix: str) -> ColumnElement[bool]:
 
 
 def words_match(text: str) -> ColumnElement[bool] | None:
-    """Every word of ``text`` appears in the ticket's folded name + summary.
+    """Every word of ``text`` is a word of the ticket's folded name + summary.
 
-    The one place word search is written: a LIKE over ``search_text`` today, which a pg_trgm GIN
-    index (or a full-text column) can serve later without touching the callers.
+    The one place word search is written; an index serves it on both databases (see fulltext).
     """
-    words = [w for w in fold(text).split(" ") if w]
+    words = words_of(text)
     if not words:
         return None
-    return and_(*(Ticket.search_text.like(f"%{_escape_like(w)}%", escape="\\") for w in words[:8]))
+    return word_search(words, COUNT_CAP).condition
 
 
-def search_condition(text: str) -> ColumnElement[bool] | None:
-    """Match a reference, a phone number (prefix), a dossier code (prefix) or words."""
-    query = (nfc(text) or "").strip()
-    if not query:
-        return None
+def _coded_match(query: str) -> ColumnElement[bool] | None:
+    """A reference, a phone number (prefix) or a dossier code (prefix); None for words."""
     compact = re.sub(r"\s+", "", _DASHES.sub("-", query)).upper()
     if _REF.match(compact):
         return prefix_match(Ticket.ref, compact)
@@ -236,9 +233,16 @@ def search_condition(text: str) -> ColumnElement[bool] | None:
         dossier = prefix_match(Ticket.dossier_code, compact)
         # "091.234..." could be either: a phone written with dots or the start of a dossier code.
         return dossier if phone is None else or_(dossier, phone)
-    if phone is not None:
-        return phone
-    return words_match(query)
+    return phone
+
+
+def search_condition(text: str) -> ColumnElement[bool] | None:
+    """Match a reference, a phone number (prefix), a dossier code (prefix) or words."""
+    query = (nfc(text) or "").strip()
+    if not query:
+        return None
+    coded = _coded_match(query)
+    return coded if coded is not None else words_match(query)
 
 
 def ticket_conditions(flt: TicketFilter, today: date | None = None) -> list[ColumnElement[bool]]:
@@ -372,6 +376,20 @@ class TicketPage:
         return max(1, -(-self.total // self.per_page))
 
 
+def _page_base(flt: TicketFilter, today: date | None) -> tuple[Select, int | None]:
+    """The list's SELECT, and its row count when a word search alone already counted it."""
+    query = (nfc(flt.q) or "").strip()
+    if not query or _coded_match(query) is not None:
+        return filtered_tickets(flt, today), None
+    rest = replace(flt, q="")
+    words = words_of(query)
+    found = word_search(words, COUNT_CAP) if words else None
+    where = ticket_conditions(rest, today)
+    where.append(found.condition if found is not None else false())
+    alone = not rest.is_filtered
+    return select(Ticket).where(*where), (found.matches if found and alone else None)
+
+
 def ticket_page(
     flt: TicketFilter, per_page: int = PER_PAGE, today: date | None = None
 ) -> TicketPage:
@@ -380,7 +398,7 @@ def ticket_page(
     Paging stops after the first COUNT_CAP rows (no OFFSET of a million rows): past that the
     person narrows the filter or turns the sort around.
     """
-    base = filtered_tickets(flt, today)
+    base, known_total = _page_base(flt, today)
     stmt = with_list_relations(sorted_tickets(base, flt.sort))
     last_page = max(1, COUNT_CAP // per_page)
     page = min(flt.page, last_page)
@@ -391,7 +409,7 @@ def ticket_page(
     if page == 1 and len(rows) <= per_page:
         total, capped = len(items), False  # the whole result is on this page: no count needed
     else:
-        total = count_capped(base)
+        total = known_total if known_total is not None else count_capped(base)
         capped = total > COUNT_CAP
     return TicketPage(items, page, per_page, min(total, COUNT_CAP), capped, has_next)
 

@@ -1,0 +1,80 @@
+"""Word search over ``tickets.search_text`` that an index serves on both databases.
+
+A word search matches the tickets whose folded name + summary contain every word typed, as
+whole words: ``an`` finds "Nguyễn Văn An", not "Lan" or "Thanh"; ``ha`` finds "Hà" and "Hạ", not
+"Hải". Words are runs of ``a-z``/``0-9`` in the folded text, the same on both databases:
+
+- SQLite: an FTS5 table over ``search_text`` (external content, kept in step by triggers;
+  migration 0004). A search first counts its matches in the FTS index (cheap, capped). A result
+  of up to ``cap`` tickets is read through the index; a larger one is read in list order with a
+  whole-word GLOB per row instead, which stops after one page because matches are then dense
+  (fetching a hundred thousand ids from the index only to sort them would be the slow part).
+- PostgreSQL: a GIN index over ``helpdesk_words(search_text)``, an SQL function returning the
+  words as an array. It is declared expensive so the planner reads rare words through the
+  index and frequent ones in list order.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Text, and_, func, literal, literal_column, select, table
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from ..extensions import db
+from ..textutil import fold
+from .models import Ticket
+
+FTS_TABLE = "tickets_fts"
+PG_FUNCTION = "helpdesk_words"
+PG_INDEX = "ix_tickets_words"
+MAX_WORDS = 8
+_WORD = re.compile(r"[0-9a-z]+")
+
+
+def words_of(text: str | None) -> list[str]:
+    """The distinct words of ``text`` as the index holds them (folded, at most MAX_WORDS)."""
+    words: list[str] = []
+    for word in _WORD.findall(fold(text)):
+        if word not in words:
+            words.append(word)
+    return words[:MAX_WORDS]
+
+
+@dataclass(frozen=True)
+class WordSearch:
+    condition: ColumnElement[bool]
+    # How many tickets the words match, counted up to cap + 1; None when not counted.
+    matches: int | None
+
+
+def word_search(words: list[str], cap: int) -> WordSearch:
+    """The condition matching tickets that hold every word (``words`` from words_of)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        found = func.helpdesk_words(Ticket.search_text, type_=ARRAY(Text))
+        return WordSearch(found.contains(words), None)
+    fts = table(FTS_TABLE, literal_column("rowid"))
+    query = " ".join(f'"{w}"' for w in words)  # FTS5 phrases; words are [0-9a-z]+ only
+    matched = select(literal_column("rowid")).select_from(fts)
+    matched = matched.where(literal_column(FTS_TABLE).op("MATCH")(query))
+    inner = matched.limit(cap + 1).subquery()
+    count = db.session.scalar(select(func.count()).select_from(inner)) or 0
+    if count <= cap:
+        return WordSearch(Ticket.id.in_(matched), count)
+    padded = literal(" ") + Ticket.search_text + literal(" ")
+    globs = [padded.op("GLOB")(f"*[^0-9a-z]{w}[^0-9a-z]*") for w in words]
+    return WordSearch(and_(*globs), count)
+
+
+def include_name(name: str | None, type_: str, _parent_names) -> bool:
+    """Alembic's filter: the search index is SQL of migration 0004, not part of the models.
+
+    (The FTS5 table and its shadow tables on SQLite, the expression index on PostgreSQL.)
+    """
+    if type_ == "table" and name:
+        return name != FTS_TABLE and not name.startswith(FTS_TABLE + "_")
+    if type_ == "index":
+        return name != PG_INDEX
+    return True
