@@ -81,7 +81,7 @@ def test_session_is_renewed_at_sign_in(app_factory):
         assert sess["_user_id"].startswith(f"{user.id}:")
     # The token of the anonymous session no longer works in the signed-in one.
     assert client.post("/dang-xuat", data={"csrf_token": anonymous_token}).status_code == 400
-    fresh = csrf_token_from(client.get("/").get_data(as_text=True))
+    fresh = csrf_token_from(client.get("/don-vi/").get_data(as_text=True))
     assert client.post("/dang-xuat", data={"csrf_token": fresh}).status_code == 302
 
 
