@@ -111,6 +111,7 @@ def _page_number_header(section) -> None:
 def _header(document, doc: ReportDocument, text_mm: float) -> None:
     h = doc.header
     table = document.add_table(rows=2, cols=2)
+    table.autofit = False  # keep the widths set below
     _no_borders(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     widths = (text_mm * 0.4, text_mm * 0.6)
@@ -138,8 +139,10 @@ def _header(document, doc: ReportDocument, text_mm: float) -> None:
     _paragraph(document, h.doc_type, bold=True, align=center, before=18, after=0)
     _paragraph(document, h.subject, bold=True, align=center, after=0)
     rule = document.add_table(rows=1, cols=1)
+    rule.autofit = False  # keep the width set below
     _no_borders(rule)
     rule.alignment = WD_TABLE_ALIGNMENT.CENTER
+    rule.rows[0].cells[0].width = Mm(text_mm)
     _rule(rule.rows[0].cells[0], text_mm * 0.3, text_mm)
     if h.recipient:
         _paragraph(document, h.recipient, align=center, before=10, after=10)
@@ -185,6 +188,7 @@ def _chart(document, chart: Chart, text_mm: float) -> None:
     picture.add_run().add_picture(io.BytesIO(chart_png(chart)), width=Mm(text_mm))
     rows = (*chart.rows, chart.total)
     table = document.add_table(rows=1 + len(rows), cols=5)
+    table.autofit = False  # keep the widths set below
     table.style = "Table Grid"
     widths = (12, text_mm - 12 - 3 * 28, 28, 28, 28)
     right, center = WD_ALIGN_PARAGRAPH.RIGHT, WD_ALIGN_PARAGRAPH.CENTER
@@ -210,6 +214,7 @@ def _chart(document, chart: Chart, text_mm: float) -> None:
 def _signature(document, doc: ReportDocument, text_mm: float) -> None:
     sig = doc.signature
     table = document.add_table(rows=1, cols=2)
+    table.autofit = False  # keep the widths set below
     _no_borders(table)
     left, right = table.rows[0].cells
     left.width = right.width = Mm(text_mm / 2)
