@@ -209,7 +209,8 @@ def _minutes_expr():
     if db.engine.dialect.name == "sqlite":
         seconds = (func.julianday(Ticket.resolved_at) - func.julianday(Ticket.opened_at)) * 86400
         return cast(cast(seconds + 0.5, Integer) / 60, Integer)
-    seconds = func.extract("epoch", Ticket.resolved_at - Ticket.opened_at)
+    # date_part gives a double; EXTRACT gives a numeric since PostgreSQL 14 (twice as slow here).
+    seconds = func.date_part("epoch", Ticket.resolved_at - Ticket.opened_at)
     return cast(func.floor(seconds / 60), Integer)
 
 
