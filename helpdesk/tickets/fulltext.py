@@ -16,7 +16,6 @@ whole words: ``an`` finds "Nguyễn Văn An", not "Lan" or "Thanh"; ``ha`` finds
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 
@@ -73,14 +72,18 @@ def word_search(words: list[str], cap: int) -> WordSearch:
     query = " ".join(f'"{w}"' for w in words)  # FTS5 phrases; words are [0-9a-z]+ only
     matched = select(literal_column("rowid")).select_from(fts)
     matched = matched.where(literal_column(FTS_TABLE).op("MATCH")(query))
-    ids = list(db.session.scalars(matched.limit(cap + 1)))
-    if len(ids) <= cap:
-        # The ids travel back as one JSON value: the FTS query runs once per request.
-        listed = func.json_each(json.dumps(ids)).table_valued("value")
-        return WordSearch(Ticket.id.in_(select(listed.c.value)), len(ids))
+    inner = matched.limit(cap + 1).subquery()
+    # One row back: the count and the ids as a JSON array, which the page query then reads with
+    # json_each. The FTS query runs once per request and no id crosses into Python one by one.
+    count, ids = db.session.execute(
+        select(func.count(), func.json_group_array(inner.c.rowid)).select_from(inner)
+    ).one()
+    if count <= cap:
+        listed = func.json_each(ids).table_valued("value")
+        return WordSearch(Ticket.id.in_(select(listed.c.value)), count)
     padded = literal(" ") + Ticket.search_text + literal(" ")
     globs = [padded.op("GLOB")(f"*[^0-9a-z]{w}[^0-9a-z]*") for w in words]
-    return WordSearch(and_(*globs), len(ids))
+    return WordSearch(and_(*globs), count)
 
 
 def include_name(name: str | None, type_: str, _parent_names) -> bool:
