@@ -93,6 +93,13 @@ def parse_args(argv=None):
     parser.add_argument("--peer-runs", type=int, default=10)
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per operation")
     parser.add_argument("--fresh", action="store_true", help="regenerate the databases")
+    parser.add_argument(
+        "--sqlite-journal",
+        default="wal",
+        choices=["wal", "delete"],
+        help="journal mode of the SQLite files (a property of the file; default wal, as a "
+        "server with several workers should run SQLite; the peer's file is WAL too)",
+    )
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
     args = parser.parse_args(argv)
     args.databases = [d for d in args.databases.split(",") if d and d != "none"]
@@ -122,7 +129,7 @@ def _recreate_pg(name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def ensure_app_data(kind: str, tickets: int, fresh: bool) -> str:
+def ensure_app_data(kind: str, tickets: int, fresh: bool, journal: str = "wal") -> str:
     """Generate our database for this size once (bench/generate.py); migrate it every run."""
     url = database_url(kind, tickets)
     marker = OUT / f"helpdesk-{kind}.json"
@@ -143,6 +150,14 @@ def ensure_app_data(kind: str, tickets: int, fresh: bool) -> str:
     env = {**os.environ, "DATABASE_URL": url, "HELPDESK_DEMO": "1"}
     flask = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
     subprocess.run(flask, check=True, cwd=ROOT, env=env, capture_output=True)
+    if kind == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        try:
+            conn.execute(f"PRAGMA journal_mode={journal}")
+        finally:
+            conn.close()
     return url
 
 
@@ -333,7 +348,8 @@ def table(args, floor: Result, ours: dict, peers: dict, meta: dict) -> str:
     ]
     head = ["Operation", "Target (p95)"]
     for kind in kinds:
-        head += [f"Helpdesk {kind}", "SQL"]
+        label = f"sqlite ({meta['journal'].upper()})" if kind == "sqlite" else kind
+        head += [f"Helpdesk {label}", "SQL"]
     for kind in peers:
         head += [f"django-helpdesk {meta['peer_version']} ({kind})", "SQL", f"peer ÷ ours ({kind})"]
     lines.append("| " + " | ".join(head) + " |")
@@ -407,10 +423,14 @@ def machine() -> dict:
 def machine_line(meta: dict) -> str:
     m = meta["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in meta.get("servers", {}).items())
+    loads = "; ".join(
+        f"{k} {v[0]:.1f} → {v[1]:.1f}" for k, v in meta.get("load", {}).items() if len(v) == 2
+    )
     return (
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['os']}, "
         f"Python {m['python']}; {versions}; gunicorn 2 sync workers, one client on loopback, "
-        f"{meta['date']}."
+        f"{meta['date']}. 1-minute load average before → after each part (anything above "
+        f"~1 is other work sharing the 2 cores): {loads or 'n/a'}."
     )
 
 
@@ -437,12 +457,17 @@ def main(argv=None) -> int:
         "ours": {},
         "peers": {},
         "servers": {},
+        "load": {},
+        "journal": args.sqlite_journal,
     }
     floor = measure_floor(args)
     ours: dict[str, dict[str, Result]] = {}
     for kind in args.databases:
-        url = ensure_app_data(kind, args.tickets, args.fresh)
+        url = ensure_app_data(kind, args.tickets, args.fresh, args.sqlite_journal)
+        loads = [os.getloadavg()[0]]
         ours[kind], meta["ours"][kind] = measure_app(kind, url, args)
+        loads.append(os.getloadavg()[0])
+        meta["load"][kind] = loads
         meta["servers"][kind] = meta["ours"][kind]["server_version"]
     peers: dict[str, dict[str, Result]] = {}
     if args.peer:
@@ -457,9 +482,12 @@ def main(argv=None) -> int:
             probes["words"] = WORDS_NAME
             probes["summary_words"] = WORDS_SUMMARY
             log(f"peer ({kind}): serving django-helpdesk")
+            loads = [os.getloadavg()[0]]
             peers[kind], meta["peers"][kind] = bench_peer.measure_peer(
                 probes, url, args.peer_runs, args.budget, OUT, log
             )
+            loads.append(os.getloadavg()[0])
+            meta["load"][f"peer {kind}"] = loads
         meta["peer_version"] = next(iter(meta["peers"].values()))["version"]
     text = table(args, floor, ours, peers, meta)
     print()
