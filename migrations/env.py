@@ -48,9 +48,19 @@ def run_migrations_online():
     conf_args["include_name"] = include_name
 
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # A batch ALTER on SQLite copies the table and drops the old one; with foreign keys
+            # on, ON DELETE CASCADE would empty the child tables (ticket_events) on the way.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():
