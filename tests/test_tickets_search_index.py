@@ -139,3 +139,19 @@ def test_word_search_list_runs_a_bounded_number_of_queries(demo_client, count_qu
             response = demo_client.get("/yeu-cau/?q=h%E1%BB%93+s%C6%A1&per_page=10")
         assert response.status_code == 200
         assert counter.count <= 9, counter.statements
+
+
+def test_list_page_of_a_month_is_the_month(demo_app):
+    # The page reads the month as an opened_at range (the dashboard keeps the month column).
+    params = {"month": "2023-09", "status": "closed"}
+    expected = sorted(
+        db.session.scalars(filtered_tickets(params)).unique(),
+        key=lambda t: (t.opened_at, t.id),
+        reverse=True,
+    )
+    assert expected and all(t.opened_at.strftime("%Y-%m") == "2023-09" for t in expected)
+    page = ticket_page(TicketFilter.from_args(params), per_page=500)
+    assert [t.id for t in page.items] == [t.id for t in expected]
+    assert page.total == len(expected)
+    with_words = ticket_page(TicketFilter.from_args({**params, "q": "hồ sơ"}), per_page=500)
+    assert {t.id for t in with_words.items} == {t.id for t in expected} & _expected("hồ sơ")

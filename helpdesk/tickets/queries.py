@@ -378,15 +378,22 @@ class TicketPage:
 
 def _page_base(flt: TicketFilter, today: date | None) -> tuple[Select, int | None]:
     """The list's SELECT, and its row count when a word search alone already counted it."""
+    rest, extra = flt, []
+    if flt.month:
+        # The month as an opened_at range only: with the month column as well, PostgreSQL takes
+        # the two for independent conditions, expects a few dozen rows and sorts the whole month
+        # instead of walking (status, opened_at). The dashboard's counts keep both forms.
+        start, end = month_bounds(flt.month)
+        rest, extra = replace(flt, month=None), [Ticket.opened_at >= start, Ticket.opened_at < end]
     query = (nfc(flt.q) or "").strip()
     if not query or _coded_match(query) is not None:
-        return filtered_tickets(flt, today), None
-    rest = replace(flt, q="")
+        return select(Ticket).where(*ticket_conditions(rest, today), *extra), None
+    rest = replace(rest, q="")
     words = words_of(query)
     found = word_search(words, COUNT_CAP) if words else None
-    where = ticket_conditions(rest, today)
+    where = [*ticket_conditions(rest, today), *extra]
     where.append(found.condition if found is not None else false())
-    alone = not rest.is_filtered
+    alone = not rest.is_filtered and not extra
     return select(Ticket).where(*where), (found.matches if found and alone else None)
 
 
