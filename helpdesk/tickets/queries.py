@@ -95,7 +95,7 @@ class TicketFilter:
             text = one(name)
             if not text:
                 return None
-            if text.isdigit() and len(text) < 12:
+            if text.isascii() and text.isdigit() and len(text) < 12:
                 return int(text)
             problems.append(f"Bỏ qua {name}={text!r}: không phải số.")
             return None
