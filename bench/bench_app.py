@@ -428,7 +428,8 @@ def machine_line(meta: dict) -> str:
     )
     return (
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM, {m['os']}, "
-        f"Python {m['python']}; {versions}; gunicorn 2 sync workers, one client on loopback, "
+        f"Python {m['python']}; {versions + '; ' if versions else ''}"
+        f"gunicorn 2 sync workers, one client on loopback, "
         f"{meta['date']}. 1-minute load average before → after each part (anything above "
         f"~1 is other work sharing the 2 cores): {loads or 'n/a'}."
     )
