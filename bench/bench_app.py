@@ -364,7 +364,8 @@ def table(args, floor: Result, ours: dict, peers: dict, meta: dict) -> str:
             mine = ours.get(kind, {}).get(key)
             ratio = "–"
             if p is not None and p.ok and mine is not None and mine.ok:
-                ratio = f"{p.median_ms / mine.median_ms:,.0f}×"
+                value = p.median_ms / mine.median_ms
+                ratio = f"{value:,.0f}×" if value >= 10 else f"{value:.1f}×"
             equivalent = PEER_EQUIVALENT.get(key, "")
             row += [f"{cell(p, floor)}<br>{equivalent}" if p else equivalent, _queries(p), ratio]
         lines.append("| " + " | ".join(row) + " |")
