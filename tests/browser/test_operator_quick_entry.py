@@ -71,6 +71,7 @@ def test_operator_logs_a_call_with_the_keyboard_and_finds_it_by_dossier_code(liv
 def test_bad_input_keeps_what_was_typed(live_server, page):
     sign_in(page, live_server.url, "tuan.pv", "Tuan-Demo-2023")
     page.goto(live_server.url + "/yeu-cau/moi")
+    expect(page.get_by_label("Số điện thoại")).to_be_focused()  # type only once focus is there
     page.keyboard.type("0912 345")
     page.get_by_label("Mã hồ sơ").fill("000.00.12-1")
     page.get_by_label("Nội dung").fill("Hỏi về hồ sơ")
