@@ -54,3 +54,7 @@ load: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info
+
+# The README's screenshots, from a fresh demo database (needs chromium and poppler-utils).
+screenshots: install
+	$(BIN)/python docs/take_screenshots.py

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 
@@ -82,6 +82,7 @@ def users_create(username: str, role: str, full_name: str | None, password_stdin
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Load the bundled demo data set (September 2023, Hải Phòng) and the demo users."""
     from sqlalchemy import select

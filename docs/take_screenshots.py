@@ -1,0 +1,118 @@
+"""Take the README's screenshots from a fresh demo database: ``make screenshots``.
+
+Serves the app on loopback, signs in as the demo users in Debian's Chromium (Playwright) and
+saves PNGs under docs/screenshots/; the report's first page comes from the real PDF (pdftoppm).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "docs" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+PAGES = [
+    # (file, user, password, path, full page)
+    ("sign-in.png", None, None, "/dang-nhap", False),
+    ("quick-entry.png", "hoa.nt", "Hoa-Demo-2023", "/yeu-cau/moi", False),
+    (
+        "ticket-list.png",
+        "hoa.nt",
+        "Hoa-Demo-2023",
+        "/yeu-cau/?month=2023-09&status=forwarded",
+        False,
+    ),
+    ("stats-month.png", "thang.vd", "Thang-Demo-2023", "/so-lieu/2023-09", False),
+    ("dashboard.png", "thang.vd", "Thang-Demo-2023", "/tong-hop/2023-09", False),
+    ("report-draft.png", "thang.vd", "Thang-Demo-2023", "/bao-cao/2023-09", False),
+    ("admin-users.png", "admin", "Admin-Demo-2023", "/quan-tri/nguoi-dung", False),
+]
+
+
+def main() -> int:
+    tmp = Path(tempfile.mkdtemp())
+    os.environ["DATABASE_URL"] = f"sqlite:///{tmp / 'shots.sqlite3'}"
+    os.environ["HELPDESK_DEMO"] = "1"
+    sys.path.insert(0, str(ROOT))
+    from flask_migrate import upgrade
+    from werkzeug.serving import make_server
+
+    from helpdesk import create_app
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    pdf = tmp / "report.pdf"
+    result = runner.invoke(
+        args=[
+            "report",
+            "build",
+            "--month",
+            "2023-09",
+            "--date",
+            "2023-09-29",
+            "--format",
+            "pdf",
+            "--output",
+            str(pdf),
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    OUT.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(pdf),
+            str(OUT / "report-page1"),
+        ],
+        check=True,
+    )
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        for name, user, password, path, full in PAGES:
+            context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="vi-VN")
+            page = context.new_page()
+            if user:
+                page.goto(base + "/dang-nhap")
+                page.get_by_label("Tên đăng nhập").fill(user)
+                page.get_by_label("Mật khẩu").fill(password)
+                page.get_by_role("button", name="Đăng nhập").click()
+                page.wait_for_load_state("networkidle")
+            page.goto(base + path)
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(OUT / name), full_page=full)
+            context.close()
+        browser.close()
+    server.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
+    print(f"screenshots written to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
