@@ -565,3 +565,9 @@ def test_editing_an_old_ticket_keeps_its_retired_category_and_unit(demo_client, 
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 400 and "đã ngừng sử dụng" in html
+
+
+def test_non_ascii_digits_in_numbers_are_ignored_not_500(demo_client, auth):
+    auth(demo_client, "supervisor")
+    assert demo_client.get("/yeu-cau/?per_page=²").status_code == 200
+    assert demo_client.get("/yeu-cau/?per_page=" + "9" * 40).status_code == 200

@@ -7,7 +7,7 @@ from .services import MAX_PARAGRAPH
 
 def _version(value) -> int | None:
     text = str(value or "").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 class VersionMixin:

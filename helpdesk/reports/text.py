@@ -122,7 +122,7 @@ def short_date(value: date) -> str:
 def document_number(value: str | None) -> str:
     """The issued number, with a leading zero under 10 (``05``); blank until issued."""
     text = (value or "").strip()
-    if text.isdigit() and int(text) < 10:
+    if text.isascii() and text.isdigit() and int(text) < 10:
         return f"{int(text):02d}"
     return text
 

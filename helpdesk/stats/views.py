@@ -184,7 +184,7 @@ def unlock(month: str):
 
 def _expected(text: str | None) -> int | None:
     text = (text or "").strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 @bp.route("/<month>/don-vi/<code>/<field>", methods=["GET", "POST"])

@@ -132,7 +132,8 @@ def resolve_unit(
     unit is refused, except ``keep_id`` (the unit a ticket being edited already has).
     """
     text = (nfc(text) or "").strip()
-    if unit_id not in (None, "") and str(unit_id).isdigit():
+    raw_id = "" if unit_id is None else str(unit_id)
+    if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 12:
         unit = db.session.get(Unit, int(unit_id))
         if unit is not None and (not text or fold(text) in _names_of(unit)):
             return unit if unit.id == keep_id else _active(unit)

@@ -164,7 +164,8 @@ def caller():
 
 def _per_page() -> int:
     text = request.args.get("per_page", "")
-    return max(10, min(int(text), 200)) if text.isdigit() else 50
+    ok = text.isascii() and text.isdigit() and len(text) < 6  # "²" is a digit to isdigit()
+    return max(10, min(int(text), 200)) if ok else 50
 
 
 @bp.route("/")
@@ -393,7 +394,8 @@ def assign(ticket_id: int):
     ticket = _load(ticket_id)
     form = AssignForm(prefix="as")
     value = form.assignee.data or ""
-    person = db.session.get(User, int(value)) if value.isdigit() else None
+    is_id = value.isascii() and value.isdigit() and len(value) < 12
+    person = db.session.get(User, int(value)) if is_id else None
     if value and person is None:
         abort(400)
     try:
