@@ -8,6 +8,8 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
+from .timeutil import parse_month
+
 
 def role_required(*roles: str) -> Callable:
     """Require a signed-in user whose role is one of ``roles`` or ranks above them.
@@ -33,3 +35,12 @@ def public(view: Callable) -> Callable:
     """Mark a view as open to anonymous users (sign-in page, static files)."""
     view.access_roles = ()
     return view
+
+
+def month_or_404(month: str) -> str:
+    """A ``YYYY-MM`` URL segment, or 404."""
+    try:
+        parse_month(month)
+    except ValueError:
+        abort(404)
+    return month

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..access import role_required
+from ..access import month_or_404, role_required
 from ..extensions import db
 from ..timeutil import parse_month
 from . import bp, services
@@ -18,14 +18,6 @@ from .text import paragraph_label
 from .word import render_docx
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-def _month_or_404(month: str) -> str:
-    try:
-        parse_month(month)
-    except ValueError:
-        abort(404)
-    return month
 
 
 def _file(data: bytes, name: str, mimetype: str, etag: str | None = None):
@@ -110,13 +102,13 @@ def _draft_page(month: str, status: int = 200, **forms):
 @bp.route("/<month>", methods=["GET"])
 @role_required("supervisor")
 def draft(month: str):
-    return _draft_page(_month_or_404(month))
+    return _draft_page(month_or_404(month))
 
 
 @bp.route("/<month>/thiet-lap", methods=["POST"])
 @role_required("supervisor")
 def settings(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     form = SettingsForm()
     if not form.validate_on_submit():
         return _draft_page(month, 400, settings=form)
@@ -151,7 +143,7 @@ _RACE = "Bản nháp vừa được người khác lưu cùng lúc; vui lòng xe
 @bp.route("/<month>/doan/<key>", methods=["POST"])
 @role_required("supervisor")
 def paragraph(month: str, key: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     form = ParagraphForm()
     typed = {key: form.text.data or ""}
     if not form.validate_on_submit():
@@ -185,7 +177,7 @@ def paragraph(month: str, key: str):
 @bp.route("/<month>/tai-ve.pdf", methods=["GET"])
 @role_required("supervisor")
 def pdf(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     issued = services.issued_summary(month)
     if issued is not None:
         return redirect(url_for("reports.issued_pdf", report_id=issued.id))
@@ -200,7 +192,7 @@ def pdf(month: str):
 @bp.route("/<month>/tai-ve.docx", methods=["GET"])
 @role_required("supervisor")
 def docx(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     try:
         doc = services.issued_document(month) or services.build_document(month)
     except ReportError as exc:
@@ -212,7 +204,7 @@ def docx(month: str):
 @bp.route("/<month>/phat-hanh", methods=["POST"])
 @role_required("supervisor")
 def issue(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     form = IssueForm()
     if not form.validate_on_submit():
         return _draft_page(month, 400, issue_form=form)

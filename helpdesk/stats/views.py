@@ -19,7 +19,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..access import role_required
+from ..access import month_or_404, role_required
 from ..extensions import db
 from ..formatting import number
 from ..imports import run_import
@@ -85,14 +85,6 @@ TOO_LARGE = (
 )
 
 
-def _month_or_404(month: str) -> str:
-    try:
-        parse_month(month)
-    except ValueError:
-        abort(404)
-    return month
-
-
 def _labels() -> dict:
     return {
         "fields": UNIT_STAT_FIELDS,
@@ -146,13 +138,13 @@ def _render_month(month: str, activity_form=None, unlock_form=None, status: int 
 @bp.route("/<month>")
 @role_required("supervisor")
 def month(month: str):
-    return _render_month(_month_or_404(month))
+    return _render_month(month_or_404(month))
 
 
 @bp.route("/<month>/mau.xlsx")
 @role_required("supervisor")
 def template(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     return send_file(
         io.BytesIO(build_template(month)),
         mimetype=XLSX_MIME,
@@ -164,7 +156,7 @@ def template(month: str):
 @bp.route("/<month>/mo-khoa", methods=["POST"])
 @role_required("supervisor")
 def unlock(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     form = UnlockForm()
     if not form.validate_on_submit():
         return _render_month(month, unlock_form=form, status=400)
@@ -190,7 +182,7 @@ def _expected(text: str | None) -> int | None:
 @bp.route("/<month>/don-vi/<code>/<field>", methods=["GET", "POST"])
 @role_required("supervisor")
 def edit_value(month: str, code: str, field: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     if field not in UNIT_STAT_FIELDS:
         abort(404)
     unit = db.session.scalar(select(Unit).where(Unit.code == code)) or abort(404)
@@ -240,7 +232,7 @@ def edit_value(month: str, code: str, field: str):
 @bp.route("/<month>/thanh-pho/<field>", methods=["GET", "POST"])
 @role_required("supervisor")
 def edit_city(month: str, field: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     if field not in CITY_FIELD_LABELS:
         abort(404)
     stat = db.session.get(CityStat, month)
@@ -291,7 +283,7 @@ def edit_city(month: str, field: str):
 @bp.route("/<month>/tong-kiem-tra", methods=["GET", "POST"])
 @role_required("supervisor")
 def controls(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     form = control_totals_form(control_totals(month))()
     if form.validate_on_submit():
         try:
@@ -329,7 +321,7 @@ def _locked_redirect(month: str, exc: StatsError):
 @bp.route("/<month>/hoat-dong", methods=["POST"])
 @role_required("supervisor")
 def activity_add(month: str):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     form = ActivityForm()
     if not form.validate_on_submit():
         return _render_month(month, activity_form=form, status=400)
@@ -349,7 +341,7 @@ def activity_add(month: str):
 @bp.route("/<month>/hoat-dong/<int:activity_id>", methods=["GET", "POST"])
 @role_required("supervisor")
 def activity_edit(month: str, activity_id: int):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     activity = _activity_or_404(month, activity_id)
     form = ActivityForm(obj=activity if request.method == "GET" else None)
     if request.method == "GET":
@@ -383,7 +375,7 @@ def activity_edit(month: str, activity_id: int):
 @bp.route("/<month>/hoat-dong/<int:activity_id>/xoa", methods=["POST"])
 @role_required("supervisor")
 def activity_delete(month: str, activity_id: int):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     activity = _activity_or_404(month, activity_id)
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -399,7 +391,7 @@ def activity_delete(month: str, activity_id: int):
 @bp.route("/<month>/hoat-dong/<int:activity_id>/chuyen", methods=["POST"])
 @role_required("supervisor")
 def activity_move(month: str, activity_id: int):
-    month = _month_or_404(month)
+    month = month_or_404(month)
     activity = _activity_or_404(month, activity_id)
     offset = {"len": -1, "xuong": 1}.get(request.form.get("huong", ""))
     if not ActionForm().validate_on_submit() or offset is None:
