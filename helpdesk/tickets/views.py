@@ -325,6 +325,32 @@ def _stale(ticket_id: int, exc: StaleTicket | None, seen: int | None, **forms: A
     return _render_detail(ticket, 409, stale=changes, **forms)
 
 
+def _run(ticket_id: int, form, slot: str, action, error_field=None):
+    """Run one ticket action and commit; on failure, the detail page with the form re-shown.
+
+    Returns (the action's result, None) on success, else (None, the response to send): 403 for
+    a forbidden action, 400 with the message beside ``error_field``, 409 with the other person's
+    changes for a stale copy.
+    """
+    try:
+        result = action()
+        db.session.commit()
+    except TicketForbidden:
+        db.session.rollback()
+        abort(403)
+    except TicketError as exc:
+        db.session.rollback()
+        if error_field is None:
+            raise
+        error_field.errors = [*error_field.errors, str(exc)]
+        return None, _render_detail(_load(ticket_id), 400, **{slot: form})
+    except StaleTicket as exc:
+        return None, _stale(ticket_id, exc, form.seen.data, **{slot: form})
+    except StaleDataError:
+        return None, _stale(ticket_id, None, form.seen.data, **{slot: form})
+    return result, None
+
+
 @bp.route("/<int:ticket_id>")
 @role_required("operator")
 def detail(ticket_id: int):
@@ -342,15 +368,16 @@ def edit(ticket_id: int):
     )
     if not form.validate():
         return _render_detail(ticket, 400, edit=form)
-    try:
-        changed = update_ticket(
+    changed, refused = _run(
+        ticket_id,
+        form,
+        "edit",
+        lambda: update_ticket(
             ticket, form.values(), current_user.id, form.version.data, form.seen.data, now_local()
-        )
-        db.session.commit()
-    except StaleTicket as exc:
-        return _stale(ticket_id, exc, form.seen.data, edit=form)
-    except StaleDataError:
-        return _stale(ticket_id, None, form.seen.data, edit=form)
+        ),
+    )
+    if refused:
+        return refused
     flash(f"Đã lưu {ticket.ref}." if changed else "Không có thay đổi nào.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
@@ -362,8 +389,11 @@ def transition(ticket_id: int):
     form = TransitionForm(prefix="st")
     if not form.validate():
         return _render_detail(ticket, 400, transition=form)
-    try:
-        change_status(
+    _, refused = _run(
+        ticket_id,
+        form,
+        "transition",
+        lambda: change_status(
             ticket,
             form.target.data,
             current_user,
@@ -371,19 +401,11 @@ def transition(ticket_id: int):
             form.version.data,
             form.seen.data,
             now_local(),
-        )
-        db.session.commit()
-    except TicketForbidden:
-        db.session.rollback()
-        abort(403)
-    except TicketError as exc:
-        db.session.rollback()
-        form.note.errors = [*form.note.errors, str(exc)]
-        return _render_detail(_load(ticket_id), 400, transition=form)
-    except StaleTicket as exc:
-        return _stale(ticket_id, exc, form.seen.data, transition=form)
-    except StaleDataError:
-        return _stale(ticket_id, None, form.seen.data, transition=form)
+        ),
+        form.note,
+    )
+    if refused:
+        return refused
     flash(f"{ticket.ref}: {STATUS_LABELS[ticket.status]}.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
@@ -398,20 +420,15 @@ def assign(ticket_id: int):
     person = db.session.get(User, int(value)) if is_id else None
     if value and person is None:
         abort(400)
-    try:
-        assign_ticket(ticket, person, current_user, form.version.data, form.seen.data)
-        db.session.commit()
-    except TicketForbidden:
-        db.session.rollback()
-        abort(403)
-    except TicketError as exc:
-        db.session.rollback()
-        form.assignee.errors = [str(exc)]
-        return _render_detail(_load(ticket_id), 400, assign=form)
-    except StaleTicket as exc:
-        return _stale(ticket_id, exc, form.seen.data, assign=form)
-    except StaleDataError:
-        return _stale(ticket_id, None, form.seen.data, assign=form)
+    _, refused = _run(
+        ticket_id,
+        form,
+        "assign",
+        lambda: assign_ticket(ticket, person, current_user, form.version.data, form.seen.data),
+        form.assignee,
+    )
+    if refused:
+        return refused
     who = person.full_name if person else "chưa giao"
     flash(f"{ticket.ref}: người xử lý {who}.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
@@ -424,19 +441,17 @@ def forward(ticket_id: int):
     form = ForwardForm(prefix="fw")
     if not form.validate():
         return _render_detail(ticket, 400, forward=form)
-    try:
-        forward_ticket(
+    _, refused = _run(
+        ticket_id,
+        form,
+        "forward",
+        lambda: forward_ticket(
             ticket, form._unit, form.note.data, current_user, form.version.data, form.seen.data
-        )
-        db.session.commit()
-    except TicketError as exc:
-        db.session.rollback()
-        form.unit.errors = [str(exc)]
-        return _render_detail(_load(ticket_id), 400, forward=form)
-    except StaleTicket as exc:
-        return _stale(ticket_id, exc, form.seen.data, forward=form)
-    except StaleDataError:
-        return _stale(ticket_id, None, form.seen.data, forward=form)
+        ),
+        form.unit,
+    )
+    if refused:
+        return refused
     flash(f"{ticket.ref}: đã chuyển tới {form._unit.display}.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
