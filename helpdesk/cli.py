@@ -11,7 +11,11 @@ from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
+# The demo city: Hải Phòng in September 2023 (the seed report's month), then the same database
+# moved onto the 2025 structure (merged departments, no districts) with August 2025.
+DEMO_DIR = Path(__file__).resolve().parent / "demo" / "hp-2023-09"
+DEMO_2025_DIR = Path(__file__).resolve().parent / "demo" / "hp-2025-08"
+DEMO_DIRS = (DEMO_DIR, DEMO_2025_DIR)
 DEMO_PASSWORDS = {
     # Demo only: printed by `flask demo`, never used outside the demo data set.
     "admin": ("admin", "Quản trị hệ thống", "Admin-Demo-2023"),
@@ -84,17 +88,19 @@ def users_create(username: str, role: str, full_name: str | None, password_stdin
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
-    """Load the bundled demo data set (September 2023, Hải Phòng) and the demo users."""
+    """Load the bundled demo data sets (Hải Phòng 09/2023, then 08/2025) and the demo users."""
     from sqlalchemy import select
 
     from .auth.models import User
     from .imports import run_import
     from .imports.engine import collect_files
 
-    report = run_import(collect_files([DEMO_DIR]))
-    print_report(report)
-    if not report.ok:
-        sys.exit(1)
+    for folder in DEMO_DIRS:  # in order: the 2025 files end the 2023 units
+        click.echo(f"== {folder.name}")
+        report = run_import(collect_files([folder]))
+        print_report(report)
+        if not report.ok:
+            sys.exit(1)
     for username, (role, full_name, password) in DEMO_PASSWORDS.items():
         user = db.session.scalar(select(User).where(User.username == username))
         if user is None:

@@ -40,3 +40,9 @@ def short_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         return value.strftime("%d/%m/%Y %H:%M")
     return value.strftime("%d/%m/%Y")
+
+
+def report_date(value: date) -> str:
+    """``22/9/2023``, ``01/7/2025``: day under 10 and months 1, 2 padded, as official texts do."""
+    month = f"{value.month:02d}" if value.month < 3 else str(value.month)
+    return f"{value.day:02d}/{month}/{value.year}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -14,7 +15,7 @@ from ..reports.models import ORGANISATION_KEYS, OrgSetting
 from ..stats.models import UNIT_STAT_FIELDS, Activity, CityStat, MonthLock, UnitStat
 from ..textutil import fold
 from ..tickets.models import AUDIENCES, CHANNELS, STATUSES, Category, Ticket, TicketEvent
-from ..units.models import LEVELS, Unit
+from ..units.models import LEVELS, Unit, unit_successors
 from .engine import FileSummary, ImportContext, ImportReport, Row, RowChange, upsert
 from .reader import Table
 
@@ -39,8 +40,17 @@ def _first_seen(row: Row, seen: dict, key, column: str, what: str) -> bool:
     return True
 
 
-def _units_by_code() -> dict[str, Unit]:
-    return {u.code: u for u in db.session.scalars(select(Unit))}
+def _unit_for(row: Row, column: str, index, code: str | None, when) -> Unit | None:
+    """The unit with ``code`` on a day or in a month (a Period); an error says why not."""
+    from ..units.periods import UnitNotFound
+
+    if not code or when is None:
+        return None
+    try:
+        return index.during(code, when)
+    except UnitNotFound as exc:
+        row.error(column, str(exc))
+        return None
 
 
 def _locked_months() -> set[str]:
@@ -72,10 +82,30 @@ class OrganisationHandler:
 
 
 class UnitsHandler:
-    columns = {"code": True, "level": True, "kind": True, "name": True, "parent_code": False}
+    """Units and their lifetimes (FORMATS.md, *Units over time*).
+
+    The natural key is code + valid_from: a code may name several units, one per lifetime.
+    A file without the lifetime columns leaves stored lifetimes and successors as they are.
+    """
+
+    columns = {
+        "code": True,
+        "level": True,
+        "kind": True,
+        "name": True,
+        "parent_code": False,
+        "valid_from": False,
+        "valid_to": False,
+        "successor_codes": False,
+    }
 
     def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
-        existing = _units_by_code()
+        from ..units.periods import successors_of
+
+        stored = list(db.session.scalars(select(Unit)))
+        by_key = {(u.code, u.valid_from): u for u in stored}
+        has_to = "valid_to" in table.headers
+        has_successors = "successor_codes" in table.headers
         seen: dict = {}
         parsed: list[tuple[Row, dict]] = []
         for row in _rows(table, ctx):
@@ -86,41 +116,157 @@ class UnitsHandler:
             kind = row.text("kind", required=True, max_len=40)
             name = row.text("name", required=True, max_len=200)
             parent_code = row.text("parent_code", max_len=32)
-            if code and not _first_seen(row, seen, code, "code", f"mã {code}"):
+            valid_from = row.date("valid_from")
+            current = by_key.get((code, valid_from)) if code else None
+            # Without the column, the stored lifetime stays (the 2023 files after 2025's).
+            valid_to = row.date("valid_to") if has_to else getattr(current, "valid_to", None)
+            successor_codes = []
+            for part in row.raw("successor_codes").split("|"):
+                part = part.strip()
+                if not part:
+                    continue
+                if not CODE_RE.match(part):
+                    row.error("successor_codes", f"'{part}' không phải mã đơn vị")
+                elif part not in successor_codes:
+                    successor_codes.append(part)
+            if valid_from and valid_to and valid_to < valid_from:
+                row.error(
+                    "valid_to",
+                    f"{valid_to.isoformat()} trước valid_from ({valid_from.isoformat()})",
+                )
+            if successor_codes and valid_to is None:
+                row.error("successor_codes", "đơn vị có đơn vị kế thừa phải có valid_to")
+            if level and level != "commune" and parent_code:
+                row.error("parent_code", f"đơn vị cấp {level} không có đơn vị cha")
+            if code and not _first_seen(
+                row, seen, (code, valid_from), "code", f"mã {code} (valid_from {valid_from or '-'})"
+            ):
                 continue
             parsed.append(
-                (row, dict(code=code, level=level, kind=kind, name=name, parent_code=parent_code))
+                (
+                    row,
+                    dict(
+                        code=code,
+                        level=level,
+                        kind=kind,
+                        name=name,
+                        parent_code=parent_code,
+                        valid_from=valid_from,
+                        valid_to=valid_to,
+                        successor_codes=successor_codes,
+                        current=current,
+                    ),
+                )
             )
-        # The level a code will have after this import: the file's word, else the database's.
-        levels = {c: u.level for c, u in existing.items()}
-        levels.update({v["code"]: v["level"] for _r, v in parsed if v["code"] and v["level"]})
-        positions: dict[str, int] = defaultdict(int)
+        # The units as they will be after the import: stored ones, updated by the file's rows.
+        final: dict[tuple, dict] = {
+            (u.code, u.valid_from): dict(
+                code=u.code, level=u.level, valid_from=u.valid_from, valid_to=u.valid_to, row=None
+            )
+            for u in stored
+        }
         for row, v in parsed:
+            if v["code"]:
+                final[(v["code"], v["valid_from"])] = dict(v, row=row)
+        by_code: dict[str, list[dict]] = defaultdict(list)
+        for item in final.values():
+            by_code[item["code"]].append(item)
+
+        def overlaps(a: dict, b: dict) -> bool:
+            return (a["valid_from"] is None or b["valid_to"] is None
+                    or a["valid_from"] <= b["valid_to"]) and (
+                b["valid_from"] is None or a["valid_to"] is None
+                or b["valid_from"] <= a["valid_to"])  # fmt: skip
+
+        def lifetime(item: dict) -> str:
+            start = item["valid_from"].isoformat() if item["valid_from"] else "…"
+            end = item["valid_to"].isoformat() if item["valid_to"] else "…"
+            return f"{start} – {end}"
+
+        def covering(code: str, first, last) -> list[dict]:
+            """Units with this code that exist on every day from first to last."""
+            return [
+                u
+                for u in by_code.get(code, [])
+                if (u["valid_from"] is None or (first is not None and u["valid_from"] <= first))
+                and (u["valid_to"] is None or (last is not None and last <= u["valid_to"]))
+            ]
+
+        def on_day(code: str, day) -> list[dict]:
+            return [
+                u
+                for u in by_code.get(code, [])
+                if (u["valid_from"] is None or u["valid_from"] <= day)
+                and (u["valid_to"] is None or day <= u["valid_to"])
+            ]
+
+        for row, v in parsed:
+            code = v["code"]
+            if not code or not row.ok:
+                continue
+            for other in by_code[code]:
+                if other["valid_from"] == v["valid_from"]:
+                    continue
+                if overlaps(v, other):
+                    where = f"dòng {other['row'].line}" if other["row"] else "đã lưu"
+                    row.error(
+                        "valid_from",
+                        f"mã {code} đã có đơn vị {lifetime(other)} ({where}) trùng thời gian "
+                        f"tồn tại {lifetime(v)}; một mã chỉ một đơn vị mỗi ngày",
+                    )
+                    break
+            parent = v["parent_code"]
+            if v["level"] == "commune" and parent:
+                candidates = by_code.get(parent, [])
+                fitting = covering(parent, v["valid_from"], v["valid_to"])
+                if not candidates:
+                    row.error("parent_code", f"không có đơn vị {parent}")
+                elif not fitting:
+                    row.error(
+                        "parent_code",
+                        f"đơn vị cha {parent} ({', '.join(lifetime(c) for c in candidates)}) "
+                        f"không tồn tại suốt thời gian của đơn vị ({lifetime(v)})",
+                    )
+                elif fitting[0]["level"] != "district":
+                    row.error(
+                        "parent_code", f"{parent} không phải quận, huyện (là {fitting[0]['level']})"
+                    )
+                else:
+                    v["parent_key"] = (parent, fitting[0]["valid_from"])
+            if v["successor_codes"] and v["valid_to"] is not None:
+                day_after = v["valid_to"] + timedelta(days=1)
+                keys = []
+                for successor in v["successor_codes"]:
+                    found = on_day(successor, day_after)
+                    if not by_code.get(successor):
+                        row.error("successor_codes", f"không có đơn vị kế thừa {successor}")
+                    elif not found:
+                        row.error(
+                            "successor_codes",
+                            f"đơn vị kế thừa {successor} không tồn tại ngày "
+                            f"{day_after.isoformat()} (ngày sau valid_to)",
+                        )
+                    else:
+                        keys.append((successor, found[0]["valid_from"]))
+                v["successor_keys"] = keys
+        # The level a parent must have was checked; positions follow the file's order per level.
+        positions: dict[str, int] = defaultdict(int)
+        for _row, v in parsed:
             if v["level"]:
                 positions[v["level"]] += 1
                 v["position"] = positions[v["level"]]
-            parent = v["parent_code"]
-            if v["level"] == "commune":
-                if not parent:
-                    row.error("parent_code", "xã, phường, thị trấn phải có quận, huyện cha")
-                elif parent not in levels:
-                    row.error("parent_code", f"không có đơn vị {parent}")
-                elif levels[parent] != "district":
-                    row.error(
-                        "parent_code", f"{parent} không phải quận, huyện (là {levels[parent]})"
-                    )
-            elif parent and v["level"]:
-                row.error("parent_code", f"đơn vị cấp {v['level']} không có đơn vị cha")
+        # Good rows are written even when others are bad (the import rolls back anyway), so
+        # that later files of the same import are checked against these units.
         good = [(row, v) for row, v in parsed if row.ok]
-        # Districts before communes, so a commune's parent has an id when it is written.
+        # Parents before children (districts before communes), so parent ids are known.
+        written: dict[tuple, Unit] = dict(by_key)
         for level in LEVELS:
             for row, v in good:
                 if v["level"] != level:
                     continue
                 parent_id = None
-                if v["parent_code"]:
-                    parent = existing.get(v["parent_code"])
-                    parent_id = parent.id if parent is not None else None
+                if v.get("parent_key") in written:
+                    parent_id = written[v["parent_key"]].id
                 values = {
                     "code": v["code"],
                     "level": level,
@@ -128,14 +274,52 @@ class UnitsHandler:
                     "name": v["name"],
                     "parent_id": parent_id,
                     "position": v["position"],
+                    "valid_from": v["valid_from"],
+                    "valid_to": v["valid_to"],
                 }
-                unit = upsert(
-                    ctx, summary, row.line, v["code"], existing.get(v["code"]), Unit, values, "unit"
-                )
+                key = v["code"] if v["valid_from"] is None else f"{v['code']}@{v['valid_from']}"
+                unit = upsert(ctx, summary, row.line, key, v["current"], Unit, values, "unit")
                 unit.search_key = fold(f"{v['kind']} {v['name']}")  # derived: not a change
-                existing[v["code"]] = unit
+                written[(v["code"], v["valid_from"])] = unit
             db.session.flush()
+        if has_successors:
+            current = successors_of(u.id for _r, v in good if (u := v["current"]) is not None)
+            changes = {c.line: c for c in summary.changes}
+            for row, v in good:
+                unit = written[(v["code"], v["valid_from"])]
+                wanted = [written[k] for k in v.get("successor_keys", []) if k in written]
+                before = current.get(unit.id, []) if v["current"] is not None else []
+                if [u.id for u in before] == [u.id for u in wanted]:
+                    continue
+                db.session.execute(
+                    unit_successors.delete().where(unit_successors.c.unit_id == unit.id)
+                )
+                if wanted:
+                    db.session.execute(
+                        unit_successors.insert(),
+                        [
+                            {"unit_id": unit.id, "successor_id": s.id, "position": i}
+                            for i, s in enumerate(wanted)
+                        ],
+                    )
+                db.session.expire(unit, ["successors"])
+                change = changes[row.line]
+                if change.status == "unchanged":
+                    change.status = "updated"
+                    record(
+                        "import_update",
+                        "unit",
+                        change.key,
+                        f"Cập nhật unit {change.key}",
+                        detail={"successor_codes": [_codes(before), _codes(wanted)]},
+                        user_id=ctx.actor_id,
+                    )
+                change.diffs["successor_codes"] = (_codes(before), _codes(wanted))
         summary.changes.sort(key=lambda c: c.line)
+
+
+def _codes(units) -> str | None:
+    return "|".join(u.code for u in units) or None
 
 
 class CategoriesHandler:
@@ -223,7 +407,9 @@ class UnitStatsHandler:
     )
 
     def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
-        units = _units_by_code()
+        from ..units.periods import CodeIndex, Period
+
+        units = CodeIndex.load()
         locked = _locked_months()
         # A figure column the file does not have keeps the stored values (a file of payment
         # figures only must not wipe the dossier counts); a blank cell is "not reported".
@@ -233,9 +419,8 @@ class UnitStatsHandler:
         for row in _rows(table, ctx):
             month = row.month()
             code = row.text("unit_code", required=True, max_len=32)
-            unit = units.get(code) if code else None
-            if code and unit is None:
-                row.error("unit_code", f"không có đơn vị {code}")
+            # The unit with that code in that month (codes are reused over time).
+            unit = _unit_for(row, "unit_code", units, code, month and Period.month(month))
             figures = {f: row.integer(f) for f in present}
             for part, whole in self.parts:
                 if figures.get(part) is not None and figures.get(whole) is not None:
@@ -407,7 +592,9 @@ class TicketsHandler:
         from ..tickets.services import next_ref
         from ..timeutil import month_of
 
-        units = _units_by_code()
+        from ..units.periods import CodeIndex, Period
+
+        units = CodeIndex.load()
         categories = {c.code: c for c in db.session.scalars(select(Category))}
         users = {u.username: u for u in db.session.scalars(select(User))}
         seen: dict = {}
@@ -433,9 +620,10 @@ class TicketsHandler:
             except InvalidValue as exc:
                 row.error("requester_phone", str(exc))
             unit_code = row.text("unit_code", max_len=32)
-            unit = units.get(unit_code) if unit_code else None
-            if unit_code and unit is None:
-                row.error("unit_code", f"không có đơn vị {unit_code}")
+            # The unit with that code on the day the request came in.
+            unit = _unit_for(
+                row, "unit_code", units, unit_code, opened_at and Period.day(opened_at.date())
+            )
             dossier = None
             try:
                 dossier = normalize_dossier_code(row.raw("dossier_code"))

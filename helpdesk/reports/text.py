@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..formatting import count2, number, percent
+from ..formatting import count2, number, percent, report_date
 from ..units.models import KIND_SHORT, LEVEL_LABELS
 from .builder import (
     DistrictCommunes,
@@ -115,8 +115,7 @@ def long_date(place: str, value: date) -> str:
 
 def short_date(value: date) -> str:
     """``22/9/2023``; day < 10 and months 1, 2 padded as in the header."""
-    month = f"{value.month:02d}" if value.month < 3 else str(value.month)
-    return f"{value.day:02d}/{month}/{value.year}"
+    return report_date(value)
 
 
 def document_number(value: str | None) -> str:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import case, func, select
 
 from ..extensions import db
 from ..textutil import fold
-from .models import LEVELS, Unit
+from .models import Unit, unit_successors
+from .periods import LEVEL_ORDER, exists_during
 
-LEVEL_ORDER = case({lvl: i for i, lvl in enumerate(LEVELS)}, value=Unit.level)
+__all__ = ["LEVEL_ORDER", "AmbiguousUnit", "search_units", "match_unit_name"]
 
 
 class AmbiguousUnit(LookupError):
@@ -20,8 +23,14 @@ class AmbiguousUnit(LookupError):
         super().__init__(f"'{name}' is ambiguous: {names}")
 
 
-def search_units(query: str, limit: int = 20, include_inactive: bool = False) -> list[Unit]:
-    """Return units whose kind and name contain every word of ``query``, best matches first."""
+def search_units(
+    query: str, limit: int = 20, include_inactive: bool = False, on: date | None = None
+) -> list[Unit]:
+    """Return units whose kind and name contain every word of ``query``, best matches first.
+
+    With ``on``, the units that exist on that day come first; units that ended before it (or
+    start after it) follow, so that a picker can show them as ended with their successors.
+    """
     key = fold(query)
     if not key:
         return []
@@ -38,14 +47,20 @@ def search_units(query: str, limit: int = 20, include_inactive: bool = False) ->
         (Unit.search_key.like(f"% {key}"), 1),
         else_=2,
     )
-    stmt = stmt.order_by(exact, LEVEL_ORDER, Unit.position, Unit.id).limit(limit)
+    order = [exact, LEVEL_ORDER, Unit.position, Unit.id]
+    if on is not None:
+        order.insert(0, case((exists_during(on), 0), else_=1))
+    stmt = stmt.order_by(*order).limit(limit)
     found = list(db.session.scalars(code_match)) + list(db.session.scalars(stmt))
     seen: set[int] = set()
     return [u for u in found if not (u.id in seen or seen.add(u.id))][:limit]
 
 
-def match_unit_name(name: str) -> Unit | None:
-    """Return the unit whose full name (or bare name) matches; raise AmbiguousUnit if several do."""
+def match_unit_name(name: str, on: date | None = None) -> Unit | None:
+    """Return the unit whose full name (or bare name) matches; raise AmbiguousUnit if several do.
+
+    With ``on``, only units that exist on that day are candidates when any of them matches.
+    """
     key = fold(name)
     if not key:
         return None
@@ -54,15 +69,22 @@ def match_unit_name(name: str) -> Unit | None:
             select(Unit).where(Unit.search_key.like(f"%{key}")).order_by(LEVEL_ORDER, Unit.position)
         )
     )
+    if on is not None:
+        current = [u for u in candidates if u.exists_on(on)]
+        candidates = current or candidates
     exact = [u for u in candidates if u.search_key == key or fold(u.name) == key]
     if len(exact) > 1:
         raise AmbiguousUnit(name, exact)
     return exact[0] if exact else None
 
 
-def unit_choices_tree() -> list[Unit]:
-    """Every unit in report order: departments, districts, communes grouped by district."""
-    units = list(db.session.scalars(select(Unit).order_by(LEVEL_ORDER, Unit.position, Unit.id)))
+def unit_choices_tree(on: date | None = None) -> list[Unit]:
+    """Every unit (or those that exist on ``on``) in report order: departments, districts,
+    communes grouped by district, then communes without a district."""
+    stmt = select(Unit).order_by(LEVEL_ORDER, Unit.position, Unit.id)
+    if on is not None:
+        stmt = stmt.where(exists_during(on))
+    units = list(db.session.scalars(stmt))
     by_parent: dict[int | None, list[Unit]] = {}
     for u in units:
         if u.level == "commune":
@@ -71,6 +93,7 @@ def unit_choices_tree() -> list[Unit]:
     for district in (u for u in units if u.level == "district"):
         ordered.append(district)
         ordered.extend(by_parent.get(district.id, []))
+    ordered.extend(by_parent.get(None, []))
     return ordered
 
 
@@ -85,5 +108,8 @@ def is_referenced(unit: Unit) -> bool:
             (Ticket.unit_id == unit.id) | (Ticket.forwarded_unit_id == unit.id)
         ),
         select(UnitStat.id).where(UnitStat.unit_id == unit.id),
+        select(unit_successors.c.unit_id).where(
+            (unit_successors.c.unit_id == unit.id) | (unit_successors.c.successor_id == unit.id)
+        ),
     )
     return any(db.session.scalar(q.limit(1)) is not None for q in checks)
