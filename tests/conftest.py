@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from helpdesk import create_app
-from helpdesk.cli import DEMO_DIR, DEMO_PASSWORDS
+from helpdesk.cli import DEMO_DIR, DEMO_DIRS, DEMO_PASSWORDS
 from helpdesk.extensions import db
 
 # Hypothesis: bounded runs, no deadline (the database sets the pace). In CI the examples are
@@ -94,7 +94,7 @@ def make_app(url: str, **extra):
     return create_app(config)
 
 
-def _build_template(dbs: Databases, label: str, load_demo: bool) -> str:
+def _build_template(dbs: Databases, label: str, load_demo: bool, folders=(DEMO_DIR,)) -> str:
     from flask_migrate import upgrade
 
     name = dbs.new_name(label)
@@ -107,8 +107,9 @@ def _build_template(dbs: Databases, label: str, load_demo: bool) -> str:
             from helpdesk.imports import run_import
             from helpdesk.imports.engine import collect_files
 
-            report = run_import(collect_files([DEMO_DIR]))
-            assert report.ok, [str(e) for e in report.errors]
+            for folder in folders:
+                report = run_import(collect_files([folder]))
+                assert report.ok, [str(e) for e in report.errors]
             for username, (role, full_name, password) in DEMO_PASSWORDS.items():
                 user = db.session.scalar(sa.select(User).where(User.username == username))
                 if user is None:
@@ -140,7 +141,12 @@ def databases(tmp_path_factory):
 
 def _template(databases: Databases, kind: str) -> str:
     if kind not in databases.templates:
-        databases.templates[kind] = _build_template(databases, kind, load_demo=kind == "demo")
+        databases.templates[kind] = _build_template(
+            databases,
+            kind,
+            load_demo=kind in ("demo", "eras"),
+            folders=DEMO_DIRS if kind == "eras" else (DEMO_DIR,),
+        )
     return databases.templates[kind]
 
 
@@ -166,6 +172,18 @@ def app(databases):
 def demo_app(databases):
     """An app on a database holding the bundled September 2023 data set and the demo users."""
     yield from _app_from(databases, "demo")
+
+
+@pytest.fixture
+def eras_app(databases):
+    """An app on a database that lived through the 2025 reorganisation: the 09/2023 data set,
+    then the 08/2025 one (merged departments, districts abolished), and the demo users."""
+    yield from _app_from(databases, "eras")
+
+
+@pytest.fixture
+def eras_client(eras_app):
+    return eras_app.test_client()
 
 
 @pytest.fixture
@@ -219,7 +237,7 @@ def make_user(app_context_app):
 @pytest.fixture
 def app_context_app(request):
     """Whichever app fixture the test uses (app or demo_app)."""
-    for name in ("demo_app", "app"):
+    for name in ("demo_app", "eras_app", "app"):
         if name in request.fixturenames:
             return request.getfixturevalue(name)
     return request.getfixturevalue("app")

@@ -591,7 +591,6 @@ class TicketsHandler:
         from ..tickets.normalize import InvalidValue, normalize_dossier_code, normalize_phone
         from ..tickets.services import next_ref
         from ..timeutil import month_of
-
         from ..units.periods import CodeIndex, Period
 
         units = CodeIndex.load()

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from ..auth.models import User
 from ..extensions import db
 from ..timeutil import next_month, previous_month
-from ..units.models import LEVELS, Unit
+from ..units.models import Unit
 from .checks import Finding, month_findings
 from .models import UNIT_STAT_FIELDS, Activity, CityStat, MonthLock, UnitStat
 from .queries import (
@@ -77,7 +77,7 @@ def month_page(month: str) -> MonthPage:
     totals = level_totals(month)
     rows = unit_rows(month)
     by_district = district_totals(month)
-    sections = {level: LevelSection(level, totals[level]) for level in LEVELS}
+    sections = {level: LevelSection(level, totals[level]) for level in totals}
     districts = {r.unit_id: r for r in rows if r.level == "district"}
     groups: dict[int | None, DistrictGroup] = {}
     for row in rows:
@@ -113,7 +113,7 @@ def month_page(month: str) -> MonthPage:
         locked_by=locked_by,
         totals=totals,
         city=city_total(totals),
-        sections=[sections[level] for level in LEVELS],
+        sections=list(sections.values()),
         city_stat=city_stat(month),
         activities=activities(month),
         findings=month_findings(month),

@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..units.models import LEVELS, Unit
-from ..units.services import LEVEL_ORDER
+from ..units.periods import LEVEL_ORDER, exists_during
 from .models import UNIT_STAT_FIELDS, Activity, CityStat, ControlTotal, UnitStat
 
 
@@ -89,9 +89,10 @@ def _stat_join(month: str):
     return and_(UnitStat.unit_id == Unit.id, UnitStat.month == month)
 
 
-def _listed():
-    # A unit is listed if it is active, or if it has figures for the month despite being inactive.
-    return or_(Unit.active.is_(True), UnitStat.id.is_not(None))
+def _listed(month: str):
+    """A unit is listed in a month if it exists in that month (units_in), and is active or
+    has figures for the month despite being inactive."""
+    return and_(exists_during(month), or_(Unit.active.is_(True), UnitStat.id.is_not(None)))
 
 
 def _aggregates() -> list:
@@ -117,21 +118,21 @@ def _totals(level: str, row) -> Totals:
     )
 
 
-def _empty(level: str) -> Totals:
-    return Totals(level, 0, 0, dict.fromkeys(UNIT_STAT_FIELDS), dict.fromkeys(UNIT_STAT_FIELDS, 0))
-
-
 def level_totals(month: str) -> dict[str, Totals]:
-    """Return each level's totals for the month (every level present, even if empty)."""
+    """Each level's totals for the month: the one place level totals are computed.
+
+    Only the levels that have units in the month are keys (a month after 1/7/2025 has no
+    district level), in report order; a level whose units reported nothing has empty totals.
+    """
     stmt = (
         select(Unit.level, *_aggregates())
         .select_from(Unit)
         .outerjoin(UnitStat, _stat_join(month))
-        .where(_listed())
+        .where(_listed(month))
         .group_by(Unit.level)
     )
     found = {row.level: _totals(row.level, row._mapping) for row in db.session.execute(stmt)}
-    return {level: found.get(level) or _empty(level) for level in LEVELS}
+    return {level: found[level] for level in LEVELS if level in found}
 
 
 def city_total(totals: dict[str, Totals]) -> Totals:
@@ -155,7 +156,7 @@ def district_totals(month: str) -> dict[int, Totals]:
         select(Unit.parent_id, *_aggregates())
         .select_from(Unit)
         .outerjoin(UnitStat, _stat_join(month))
-        .where(Unit.level == "commune", _listed())
+        .where(Unit.level == "commune", _listed(month))
         .group_by(Unit.parent_id)
     )
     return {row.parent_id: _totals("commune", row._mapping) for row in db.session.execute(stmt)}
@@ -183,7 +184,7 @@ def unit_rows(month: str, level: str | None = None) -> list[UnitRow]:
         .select_from(Unit)
         .outerjoin(parent, parent.id == Unit.parent_id)
         .outerjoin(UnitStat, _stat_join(month))
-        .where(_listed())
+        .where(_listed(month))
         .order_by(
             LEVEL_ORDER,
             func.coalesce(parent.position, Unit.position),

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
+from datetime import date
+
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ..access import role_required
 from ..audit import record
 from ..extensions import db
+from ..formatting import report_date
+from ..timeutil import today_local
 from . import bp
 from .models import LEVEL_LABELS, LEVELS, Unit
+from .periods import successors_of
 from .services import is_referenced, search_units, unit_choices_tree
 
 
@@ -24,12 +29,33 @@ def index():
 @bp.route("/tim")
 @role_required()
 def search():
-    """JSON for the unit picker: ``[{"id", "code", "label", "level"}]``."""
+    """JSON for the unit picker: ``[{"id", "code", "label", "level", "current"}]``.
+
+    ``on`` (``YYYY-MM-DD``, default today) is the day the unit is for (a call's date): units
+    that exist that day come first; others carry ``current: false``, their lifetime in
+    ``ended`` and their ``successors`` (id, code, label) to pick from instead.
+    """
     q = (request.args.get("q") or "").strip()[:100]
-    units = search_units(q, limit=15)
-    return jsonify(
-        [{"id": u.id, "code": u.code, "label": u.display, "level": u.level} for u in units]
-    )
+    try:
+        on = date.fromisoformat(request.args.get("on", "")[:10])
+    except ValueError:
+        on = today_local()
+    units = search_units(q, limit=15, on=on)
+    stale = [u for u in units if not u.exists_on(on)]
+    successors = successors_of(u.id for u in stale)
+    items = []
+    for u in units:
+        item = {"id": u.id, "code": u.code, "label": u.display, "level": u.level, "current": True}
+        if not u.exists_on(on):
+            item["current"] = False
+            item["ended"] = u.ended_label or f"chưa tồn tại ngày {report_date(on)} ({u.lifetime})"
+            item["successors"] = [
+                {"id": s.id, "code": s.code, "label": s.display}
+                for s in successors.get(u.id, [])
+                if s.exists_on(on)
+            ]
+        items.append(item)
+    return jsonify(items)
 
 
 @bp.route("/<int:unit_id>/trang-thai", methods=["POST"])
