@@ -20,3 +20,21 @@ def test_downgrade_and_upgrade_keep_every_row(demo_app):
     upgrade()
     db.session.remove()
     assert _counts() == before
+
+
+def test_upgrading_to_unit_lifetimes_leaves_units_open_ended(demo_app):
+    """An existing database (before 0005) upgrades with open-ended lifetimes, nothing else."""
+    columns = "id, code, level, kind, name, parent_id, position, active"
+    query = sa.text(f"SELECT {columns} FROM units ORDER BY id")  # noqa: S608
+    before = db.session.execute(query).all()
+    db.session.remove()
+    downgrade(revision="0004_tickets_words")
+    upgrade()
+    db.session.remove()
+    assert db.session.execute(query).all() == before
+    lifetimes = sa.text(
+        "SELECT count(*) FROM units WHERE valid_from IS NOT NULL OR valid_to IS NOT NULL"
+    )
+    assert db.session.scalar(lifetimes) == 0
+    assert db.session.scalar(sa.text("SELECT count(*) FROM unit_successors")) == 0
+    assert _counts()["units"] == len(before)

@@ -306,15 +306,15 @@ class UnitsHandler:
                 change = changes[row.line]
                 if change.status == "unchanged":
                     change.status = "updated"
-                    record(
-                        "import_update",
-                        "unit",
-                        change.key,
-                        f"Cập nhật unit {change.key}",
-                        detail={"successor_codes": [_codes(before), _codes(wanted)]},
-                        user_id=ctx.actor_id,
-                    )
                 change.diffs["successor_codes"] = (_codes(before), _codes(wanted))
+                record(
+                    "import_update",
+                    "unit",
+                    change.key,
+                    f"Đơn vị kế thừa của {change.key}: {_codes(wanted) or 'không có'}",
+                    detail={"successor_codes": [_codes(before), _codes(wanted)]},
+                    user_id=ctx.actor_id,
+                )
         summary.changes.sort(key=lambda c: c.line)
 
 

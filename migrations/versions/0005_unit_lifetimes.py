@@ -44,7 +44,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_unit_successors_successor_id'))
     op.drop_table('unit_successors')
     with op.batch_alter_table('units', schema=None) as batch_op:
-        batch_op.drop_constraint('ck_units_lifetime', type_='check')
+        batch_op.drop_constraint('lifetime', type_='check')
         batch_op.drop_index(batch_op.f('ix_units_code'))
         batch_op.create_unique_constraint('uq_units_code', ['code'])
         batch_op.drop_column('valid_to')
