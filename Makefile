@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
+	@$(BIN)/python -m helpdesk.fonts || echo "   (the app runs; report PDFs are refused until the font is installed)"
 	HELPDESK_DEMO=1 $(FLASK) db upgrade
 	HELPDESK_DEMO=1 $(FLASK) demo
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"
