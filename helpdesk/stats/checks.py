@@ -4,6 +4,10 @@ One place for the import preview, the ``data import`` command and the month page
 - units with no figures for the month,
 - a figure more than five times the same unit's figure of the month before,
 - a level total that differs from a total the supervisor typed in by hand (control totals).
+
+Every check looks at the month's units only (``units_in``): a unit that ended before the month
+or starts after it is neither missing nor compared, and a level is named as the month names it.
+"Same unit" means the same unit id: a code reused by a new unit is a different unit.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from sqlalchemy.orm import aliased
 from ..extensions import db
 from ..formatting import number
 from ..timeutil import next_month, previous_month
-from ..units.models import LEVEL_LABELS, Unit
-from ..units.services import LEVEL_ORDER
-from .labels import FIELD_LABELS, LEVEL_PLURAL, month_label
+from ..units.models import Unit
+from ..units.periods import LEVEL_ORDER, LevelInfo, exists_during
+from .labels import FIELD_LABELS, level_info, level_plural, month_label, month_levels
 from .models import UNIT_STAT_FIELDS, UnitStat
-from .queries import control_totals, level_totals, unit_rows
+from .queries import Totals, UnitRow, control_totals, level_totals, unit_rows
 
 JUMP_FACTOR = 5
 MAX_NAMES = 12  # names listed in one "not reported" warning before "and N more"
@@ -39,26 +43,39 @@ class Finding:
         return self.message
 
 
-def missing_units(month: str) -> list[Finding]:
-    """One finding per level that has units without any figure for the month."""
+def missing_units(
+    month: str,
+    rows: list[UnitRow] | None = None,
+    levels: dict[str, LevelInfo] | None = None,
+) -> list[Finding]:
+    """One finding per level that has units without any figure for the month.
+
+    ``rows`` (``unit_rows(month)``) and ``levels`` (``month_levels(month)``) may be passed by a
+    caller that has them already.
+    """
+    if rows is None:
+        rows = unit_rows(month)
+    if levels is None:
+        levels = month_levels(month)
     findings = []
     by_level: dict[str, list] = {}
-    for row in unit_rows(month):
+    for row in rows:
         by_level.setdefault(row.level, []).append(row)
     if by_level and not any(r.reported for rows in by_level.values() for r in rows):
         return [
             Finding("missing", month, f"Chưa có số liệu đơn vị nào cho tháng {month_label(month)}.")
         ]
-    for level, rows in by_level.items():
-        missing = [r for r in rows if not r.reported]
+    for level, listed in by_level.items():
+        info = level_info(levels, level)
+        missing = [r for r in listed if not r.reported]
         if not missing:
             continue
-        if len(missing) == len(rows):
+        if len(missing) == len(listed):
             findings.append(
                 Finding(
                     "missing",
                     month,
-                    f"{LEVEL_LABELS[level]}: chưa đơn vị nào (0/{len(rows)}) có số liệu "
+                    f"{info.label}: chưa đơn vị nào (0/{len(listed)}) có số liệu "
                     f"tháng {month_label(month)}.",
                     level=level,
                 )
@@ -71,7 +88,7 @@ def missing_units(month: str) -> list[Finding]:
             Finding(
                 "missing",
                 month,
-                f"{LEVEL_LABELS[level]}: {len(missing)}/{len(rows)} {LEVEL_PLURAL[level]} chưa có "
+                f"{info.label}: {len(missing)}/{len(listed)} {level_plural(info)} chưa có "
                 f"số liệu tháng {month_label(month)}: {names}{tail}.",
                 level=level,
             )
@@ -80,7 +97,11 @@ def missing_units(month: str) -> list[Finding]:
 
 
 def jumps(month: str) -> list[Finding]:
-    """Figures more than JUMP_FACTOR times the unit's figure of the previous month."""
+    """Figures more than JUMP_FACTOR times the same unit's figure of the previous month.
+
+    The same unit is the same unit id, never the same code: a new commune that reuses the
+    code of one it replaced has no month before its first.
+    """
     before = previous_month(month)
     cur, prev = aliased(UnitStat), aliased(UnitStat)
     parent = aliased(Unit)
@@ -99,6 +120,7 @@ def jumps(month: str) -> list[Finding]:
         .join(prev, and_(prev.unit_id == cur.unit_id, prev.month == before))
         .where(
             cur.month == month,
+            exists_during(month),
             or_(
                 *(
                     and_(getattr(prev, f) > 0, getattr(cur, f) > JUMP_FACTOR * getattr(prev, f))
@@ -129,12 +151,24 @@ def jumps(month: str) -> list[Finding]:
     return findings
 
 
-def control_mismatches(month: str) -> list[Finding]:
-    """Level totals that differ from the control totals typed in for the month."""
-    controls = control_totals(month)
+def control_mismatches(
+    month: str,
+    controls: dict[tuple[str, str], int] | None = None,
+    totals: dict[str, Totals] | None = None,
+    levels: dict[str, LevelInfo] | None = None,
+) -> list[Finding]:
+    """Level totals that differ from the control totals typed in for the month.
+
+    Only the month's levels are checked (``level_totals`` has no other keys).
+    """
+    if controls is None:
+        controls = control_totals(month)
     if not controls:
         return []
-    totals = level_totals(month)
+    if totals is None:
+        totals = level_totals(month)
+    if levels is None:
+        levels = month_levels(month)
     findings = []
     for (level, field), expected in sorted(controls.items()):
         if level not in totals or field not in UNIT_STAT_FIELDS:
@@ -142,7 +176,7 @@ def control_mismatches(month: str) -> list[Finding]:
         actual = totals[level].figures.get(field)
         if actual == expected:
             continue
-        label = f"{LEVEL_LABELS[level]}: {FIELD_LABELS[field]}"
+        label = f"{level_info(levels, level).label}: {FIELD_LABELS[field]}"
         if actual is None:
             message = f"{label}: chưa có số liệu, tổng kiểm tra là {number(expected)}."
         else:
@@ -156,9 +190,21 @@ def control_mismatches(month: str) -> list[Finding]:
     return findings
 
 
-def month_findings(month: str) -> list[Finding]:
-    """Every warning for the month page."""
-    return missing_units(month) + jumps(month) + control_mismatches(month)
+def month_findings(
+    month: str,
+    rows: list[UnitRow] | None = None,
+    totals: dict[str, Totals] | None = None,
+    levels: dict[str, LevelInfo] | None = None,
+    controls: dict[tuple[str, str], int] | None = None,
+) -> list[Finding]:
+    """Every warning for the month; the month page passes what it has already read."""
+    if levels is None:
+        levels = month_levels(month)
+    return (
+        missing_units(month, rows, levels)
+        + jumps(month)
+        + control_mismatches(month, controls, totals, levels)
+    )
 
 
 def import_warnings(report) -> list[str]:
@@ -178,7 +224,7 @@ def import_warnings(report) -> list[str]:
             lines[change.key] = (summary.filename, change.line)
     warnings: list[str] = []
     for month in sorted(months):
-        findings = missing_units(month) + jumps(month) + control_mismatches(month)
+        findings = month_findings(month)
         following = next_month(month)
         if following not in months:
             findings += jumps(following)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from flask_wtf import FlaskForm
@@ -11,7 +12,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..formatting import number
 from ..formsutil import choices
-from ..units.models import LEVEL_LABELS, LEVELS
+from ..units.periods import LevelInfo
 from .labels import FIELD_LABELS, KIND_LABELS
 from .models import UNIT_STAT_FIELDS
 from .services import StatsError, parse_figure
@@ -111,29 +112,33 @@ class ActivityForm(FlaskForm):
     expected = HiddenField()
 
 
-def control_totals_form(values: dict[tuple[str, str], int]) -> type[FlaskForm]:
-    """A form class with one figure field per level and field, named ``<level>__<field>``."""
+def control_totals_form(
+    values: dict[tuple[str, str], int], levels: Sequence[LevelInfo]
+) -> type[FlaskForm]:
+    """A form class with one figure field per level of the month and field, named
+    ``<level>__<field>``: a month without districts has no district row."""
+    names = [info.level for info in levels]
 
     class ControlTotalsForm(FlaskForm):
         def cells(self):
-            for level in LEVELS:
-                yield level, [getattr(self, f"{level}__{f}") for f in UNIT_STAT_FIELDS]
+            for info in levels:
+                yield info, [getattr(self, f"{info.level}__{f}") for f in UNIT_STAT_FIELDS]
 
         def parsed(self) -> dict[tuple[str, str], int | None]:
             return {
                 (level, f): getattr(self, f"{level}__{f}").parsed
-                for level in LEVELS
+                for level in names
                 for f in UNIT_STAT_FIELDS
             }
 
-    for level in LEVELS:
+    for info in levels:
         for f in UNIT_STAT_FIELDS:
             setattr(
                 ControlTotalsForm,
-                f"{level}__{f}",
+                f"{info.level}__{f}",
                 FigureField(
-                    f"{LEVEL_LABELS[level]} – {FIELD_LABELS[f]}",
-                    default=number(values.get((level, f))),
+                    f"{info.label} – {FIELD_LABELS[f]}",
+                    default=number(values.get((info.level, f))),
                     render_kw={"inputmode": "numeric", "autocomplete": "off"},
                 ),
             )

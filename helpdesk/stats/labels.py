@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..timeutil import parse_month
+from ..units.periods import LevelInfo, units_in
 from .models import UNIT_STAT_FIELDS
 
 FIELD_LABELS = {
@@ -35,11 +36,27 @@ CITY_FIELD_LABELS = {
     "population_as_of": "Tính đến ngày",
 }
 
-LEVEL_PLURAL = {
-    "department": "Sở, ban, ngành",
-    "district": "quận, huyện",
-    "commune": "xã, phường, thị trấn",
-}
+
+def month_levels(month: str) -> dict[str, LevelInfo]:
+    """The levels that have units in the month (one query), in report order, by level.
+
+    A level's name depends on the month: ``Cấp xã, phường`` in 2023, ``Cấp xã, phường, đặc
+    khu`` after 1/7/2025, and a month without districts has no district level at all.
+    """
+    return {info.level: info for info in units_in(month).levels}
+
+
+def level_info(levels: dict[str, LevelInfo], level: str) -> LevelInfo:
+    """The month's LevelInfo of a level, or a bare one (named without kinds) if it has none."""
+    return levels.get(level) or LevelInfo(level, (), 0)
+
+
+def level_plural(info: LevelInfo) -> str:
+    """How a warning counts a level's units: ``Sở, ban, ngành``, ``xã, phường, đặc khu``."""
+    if info.level == "department":
+        return "Sở, ban, ngành"
+    return info.phrase
+
 
 # The file kinds of FORMATS.md, as the upload page names them.
 KIND_LABELS = {

@@ -1,4 +1,8 @@
-"""Everything the month page shows, gathered in a bounded number of queries."""
+"""Everything the month page shows, gathered in a bounded number of queries.
+
+The page shows the month's levels only (a month after 1/7/2025 has no district level), each
+named as the month names it; communes are grouped by district where they have one.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from ..auth.models import User
 from ..extensions import db
 from ..timeutil import next_month, previous_month
 from ..units.models import Unit
+from ..units.periods import LevelInfo, units_in
 from .checks import Finding, month_findings
+from .labels import level_info
 from .models import UNIT_STAT_FIELDS, Activity, CityStat, MonthLock, UnitStat
 from .queries import (
     Totals,
@@ -37,14 +43,29 @@ class DistrictGroup:
 @dataclass
 class LevelSection:
     level: str
+    info: LevelInfo
     totals: Totals
+    # Units listed one by one: every department (or district), and communes without a district.
     rows: list[UnitRow] = field(default_factory=list)
-    groups: list[DistrictGroup] = field(default_factory=list)  # communes only
+    groups: list[DistrictGroup] = field(default_factory=list)  # communes under a district
+
+    @property
+    def label(self) -> str:
+        """``Cấp Sở, ngành``, ``Cấp xã, phường, đặc khu``: the level as the month names it."""
+        return self.info.label
+
+    @property
+    def label_in_sentence(self) -> str:
+        """``cấp Sở, ngành``: the label inside a sentence (only its first letter lowered)."""
+        return self.label[:1].lower() + self.label[1:]
+
+    @property
+    def units(self) -> list[UnitRow]:
+        return [c for g in self.groups for c in g.communes] + self.rows
 
     @property
     def missing(self) -> list[UnitRow]:
-        rows = self.rows or [c for g in self.groups for c in g.communes]
-        return [r for r in rows if not r.reported]
+        return [r for r in self.units if not r.reported]
 
 
 @dataclass
@@ -74,15 +95,21 @@ class MonthPage:
 
 def month_page(month: str) -> MonthPage:
     """Gather the month page: totals, units by level, city figures, activities, warnings."""
+    period_units = units_in(month)
+    levels = {info.level: info for info in period_units.levels}
     totals = level_totals(month)
     rows = unit_rows(month)
-    by_district = district_totals(month)
-    sections = {level: LevelSection(level, totals[level]) for level in totals}
+    sections = {
+        level: LevelSection(level, level_info(levels, level), totals[level]) for level in totals
+    }
+    # Communes are grouped under a district only where it exists in the month.
+    district_ids = {u.id for u in period_units.units if u.level == "district"}
+    by_district = district_totals(month) if district_ids else {}
     districts = {r.unit_id: r for r in rows if r.level == "district"}
-    groups: dict[int | None, DistrictGroup] = {}
+    groups: dict[int, DistrictGroup] = {}
     for row in rows:
         section = sections[row.level]
-        if row.level != "commune":
+        if row.level != "commune" or row.district_id not in district_ids:
             section.rows.append(row)
             continue
         group = groups.get(row.district_id)
@@ -104,6 +131,7 @@ def month_page(month: str) -> MonthPage:
     months = months_with_data()
     if month not in months:
         months = sorted([*months, month], reverse=True)
+    controls = control_totals(month)
     return MonthPage(
         month=month,
         previous=previous_month(month),
@@ -116,8 +144,8 @@ def month_page(month: str) -> MonthPage:
         sections=list(sections.values()),
         city_stat=city_stat(month),
         activities=activities(month),
-        findings=month_findings(month),
-        controls=control_totals(month),
+        findings=month_findings(month, rows, totals, levels, controls),
+        controls=controls,
     )
 
 

@@ -14,8 +14,9 @@ from ..extensions import db
 from ..formatting import number
 from ..textutil import nfc
 from ..timeutil import now_local
-from ..units.models import LEVELS, Unit
-from .labels import CITY_FIELD_LABELS, FIELD_LABELS, month_label
+from ..units.models import LEVELS, Unit, level_label
+from ..units.periods import Period
+from .labels import CITY_FIELD_LABELS, FIELD_LABELS, month_label, month_levels
 from .models import UNIT_STAT_FIELDS, Activity, CityStat, ControlTotal, MonthLock, UnitStat
 
 MAX_FIGURE = 10**15
@@ -168,6 +169,12 @@ def set_unit_value(
     if field not in UNIT_STAT_FIELDS:
         raise StatsError(f"Không có chỉ tiêu {field}.")
     label = FIELD_LABELS[field]
+    period = Period.month(month)
+    if not unit.exists_during(period.first, period.last):
+        raise StatsError(
+            f"{unit.full_name} ({unit.code}, {unit.lifetime}) không tồn tại trong tháng "
+            f"{month_label(month)}."
+        )
     ensure_unlocked(month)
     reason = _reason(reason)
     stat = db.session.scalar(
@@ -256,8 +263,12 @@ def set_city_value(
 def set_control_totals(
     month: str, values: dict[tuple[str, str], int | None], user_id: int | None
 ) -> int:
-    """Store the supervisor's hand-typed level totals (None removes one); return changes."""
+    """Store the supervisor's hand-typed level totals (None removes one); return changes.
+
+    Only the month's levels take a control total (a month without districts has none).
+    """
     ensure_unlocked(month)
+    levels = month_levels(month)
     existing = {
         (c.level, c.field): c
         for c in db.session.scalars(select(ControlTotal).where(ControlTotal.month == month))
@@ -266,6 +277,11 @@ def set_control_totals(
     for (level, field), value in values.items():
         if level not in LEVELS or field not in UNIT_STAT_FIELDS:
             raise StatsError(f"Không có tổng kiểm tra {level}/{field}.")
+        if value is not None and level not in levels:
+            name = level_label(level)
+            raise StatsError(
+                f"Tháng {month_label(month)} không có đơn vị nào ở {name[:1].lower()}{name[1:]}."
+            )
         current = existing.get((level, field))
         old = current.value if current is not None else None
         if old == value:

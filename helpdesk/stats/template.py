@@ -1,4 +1,10 @@
-"""The month's XLSX template: every active unit in report order, ready to fill in and upload."""
+"""The month's XLSX template: every active unit of the month in report order, ready to fill in
+and upload.
+
+The month's units only (``unit_rows(month)``): 2023-09 lists 19 departments, 15 districts and 217
+communes; 2025-08 lists 14 departments and 114 communes. The importer resolves each code in the
+row's month, so a code reused by a new unit names the right one.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..exports import safe_cell
-from .labels import FIELD_LABELS, month_label
+from .labels import FIELD_LABELS, level_info, level_plural, month_label, month_levels
 from .models import UNIT_STAT_FIELDS
 from .queries import unit_rows
 
@@ -26,6 +32,13 @@ def template_filename(month: str) -> str:
 def build_template(month: str) -> bytes:
     """Return the XLSX template for the month, with the figures already stored filled in."""
     rows = [r for r in unit_rows(month) if r.active]
+    levels = month_levels(month)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.level] = counts.get(row.level, 0) + 1
+    units_line = "; ".join(
+        f"{count} {level_plural(level_info(levels, level))}" for level, count in counts.items()
+    )
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "unit_stats"
@@ -68,6 +81,7 @@ def build_template(month: str) -> bytes:
     guide.column_dimensions["B"].width = 90
     lines = [
         ("Mẫu số liệu tháng", month_label(month)),
+        ("Đơn vị", f"{units_line or 'không có'} (các đơn vị có trong tháng {month_label(month)})."),
         ("", ""),
         (
             "Cách dùng",
