@@ -24,6 +24,7 @@ from ..imports.engine import ImportReport, RowError
 from ..imports.reader import EXTENSIONS, KINDS, ImportFileError, kind_of, read_table
 from ..textutil import nfc
 from ..units.models import Unit
+from ..units.periods import CodeIndex, Period
 from .labels import CITY_FIELD_LABELS, FIELD_LABELS, KIND_LABELS
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -230,17 +231,31 @@ class PreviewFile:
         return self.updated > len(self.updated_rows) or self.added > len(self.added_rows)
 
 
-def _unit_labels(codes: set[str]) -> dict[str, str]:
-    if not codes:
+def _unit_labels(keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """``{(month, code): label}``: each code named by the unit it means in that month (a code
+    names one unit per lifetime: 11311 is phường Minh Khai until 30/6/2025, then phường Hồng
+    Bàng). One query; a code with no unit that month keeps no label."""
+    if not keys:
         return {}
-    units = db.session.scalars(select(Unit).where(Unit.code.in_(codes)))
-    return {u.code: u.display for u in units}
+    codes = {code for _, code in keys}
+    index = CodeIndex(db.session.scalars(select(Unit).where(Unit.code.in_(codes))))
+    labels = {}
+    for month, code in keys:
+        try:
+            period = Period.month(month)
+        except ValueError:
+            continue
+        # Not index.in_month: its "ended" message would load successors, one query per row.
+        found = [u for u in index.all(code) if u.exists_during(period.first, period.last)]
+        if len(found) == 1:
+            labels[month, code] = found[0].display
+    return labels
 
 
-def _row_label(kind: str, key: str, units: dict[str, str]) -> str:
+def _row_label(kind: str, key: str, units: dict[tuple[str, str], str]) -> str:
     if kind == "unit_stats":
         month, _, code = key.partition(" ")
-        return f"{units.get(code, code)} · {month}"
+        return f"{units.get((month, code), code)} · {month}"
     if kind == "tickets":
         opened, _, rest = key.partition("|")
         return f"{opened.replace('T', ' ')} · {rest.replace('|', ' · ')}"
@@ -256,10 +271,13 @@ def build_preview(files: list[tuple[str, bytes]], report: ImportReport) -> list[
         except ImportFileError:
             continue
         raw[table.filename] = dict(table.rows)
-    codes = {
-        c.key.partition(" ")[2] for f in report.files if f.kind == "unit_stats" for c in f.changes
+    keys = {
+        (month, code)
+        for f in report.files
+        if f.kind == "unit_stats"
+        for month, _, code in (c.key.partition(" ") for c in f.changes)
     }
-    units = _unit_labels(codes)
+    units = _unit_labels(keys)
     previews = []
     for summary in report.files:
         updated_rows, added_rows = [], []

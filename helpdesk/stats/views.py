@@ -9,6 +9,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,7 +25,8 @@ from ..extensions import db
 from ..formatting import number
 from ..imports import run_import
 from ..timeutil import month_of, parse_month, previous_month, today_local
-from ..units.models import LEVEL_LABELS, Unit
+from ..units.models import Unit
+from ..units.periods import CodeIndex, UnitNotFound
 from . import bp
 from .forms import (
     ActionForm,
@@ -40,8 +42,8 @@ from .labels import (
     CITY_FIELD_LABELS,
     FIELD_LABELS,
     FIELD_SHORT,
-    LEVEL_PLURAL,
     month_label,
+    month_levels,
     vint,
 )
 from .models import UNIT_STAT_FIELDS, CityStat
@@ -90,8 +92,6 @@ def _labels() -> dict:
         "fields": UNIT_STAT_FIELDS,
         "field_labels": FIELD_LABELS,
         "field_short": FIELD_SHORT,
-        "level_labels": LEVEL_LABELS,
-        "level_plural": LEVEL_PLURAL,
         "city_labels": CITY_FIELD_LABELS,
         "month_label": month_label,
     }
@@ -179,13 +179,28 @@ def _expected(text: str | None) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
+def _unit_in_month_or_404(code: str, month: str) -> Unit:
+    """The unit the code names in the month (a code names one unit per lifetime); one query.
+
+    A 404 otherwise, saying when the unit with that code ended and which units succeeded it.
+    """
+    units = db.session.scalars(select(Unit).where(Unit.code == code)).all()
+    if not units:
+        abort(404)
+    try:
+        return CodeIndex(units).in_month(code, month)
+    except UnitNotFound as exc:
+        message = f"Tháng {month_label(month)} không có đơn vị mã {code}: {exc}."
+        abort(make_response(render_template("errors/error.html", code=404, message=message), 404))
+
+
 @bp.route("/<month>/don-vi/<code>/<field>", methods=["GET", "POST"])
 @role_required("supervisor")
 def edit_value(month: str, code: str, field: str):
     month = month_or_404(month)
     if field not in UNIT_STAT_FIELDS:
         abort(404)
-    unit = db.session.scalar(select(Unit).where(Unit.code == code)) or abort(404)
+    unit = _unit_in_month_or_404(code, month)
     current, before = unit_month_figures(month, unit)
     form = ValueForm()
     if request.method == "GET":
@@ -284,7 +299,10 @@ def edit_city(month: str, field: str):
 @role_required("supervisor")
 def controls(month: str):
     month = month_or_404(month)
-    form = control_totals_form(control_totals(month))()
+    totals = level_totals(month)
+    levels = month_levels(month)
+    shown = [levels[level] for level in totals if level in levels]
+    form = control_totals_form(control_totals(month), shown)()
     if form.validate_on_submit():
         try:
             changes = set_control_totals(month, form.parsed(), current_user.id)
@@ -299,7 +317,7 @@ def controls(month: str):
         "stats/controls.html",
         month=month,
         form=form,
-        totals=level_totals(month),
+        totals=totals,
         lock=get_lock(month),
         **_labels(),
     ), (400 if form.errors else 200)
