@@ -2,6 +2,11 @@
 
 Every sentence that carries a figure keeps the seed report's wording. A figure that was not
 reported (None) is left out with its clause, never printed as zero.
+
+The levels are the month's own (``MonthFigures.levels``): a month without districts (since
+1/7/2025) has no district sentence, table or chart, and its communes are listed without district
+headings. The commune level is named by the kinds it has that month (``LevelFigures.phrase``):
+"các xã, phường, thị trấn" in 2023, "các xã, phường, đặc khu" since 1/7/2025.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..formatting import count2, number, percent, report_date
-from ..units.models import KIND_SHORT, LEVEL_LABELS
+from ..units.models import KIND_SHORT
 from .builder import (
     DistrictCommunes,
     LevelFigures,
@@ -24,25 +29,12 @@ from .document import Block, Chart, ChartRow, Header, ReportDocument, Signature
 
 DOC_TYPE = "BÁO CÁO"
 
-# How each level is named in each sentence of the seed report.
-RECEIVED_AT = {
-    "department": "các Sở, ngành",
-    "district": "các quận, huyện",
-    "commune": "các xã, phường, thị trấn",
-}
-ONLINE_AT = {  # the seed writes "là" before the communes' figure only
-    "department": "các Sở, ngành",
-    "district": "các quận, huyện",
-    "commune": "các xã, phường, thị trấn là",
-}
+# How the seed report names each level in its short lists (payments, units not yet done); the
+# commune level is "xã phường" there while it has only xã, phường and thị trấn (see short_units).
 PAYMENT_UNITS = {"department": "Sở ngành", "district": "quận huyện", "commune": "xã phường"}
 SIGNED_LEVEL = {"department": "Cấp sở", "district": "Cấp huyện", "commune": "Cấp xã"}
 PENDING_UNITS = {"department": "sở, ban ngành", "district": "quận huyện", "commune": "xã phường"}
-CHART_UNIT_HEADING = {
-    "department": "Sở, ngành",
-    "district": "Quận, huyện",
-    "commune": "Quận, huyện",
-}
+SEED_COMMUNE_KINDS = frozenset({"xã", "phường", "thị trấn"})
 
 HEADINGS = {
     "s1": "1. Số liệu thống kê:",
@@ -66,7 +58,8 @@ PARAGRAPH_LABELS = {
     "s12_transactions": "1.2. Giao dịch thanh toán",
     "s13_department": "1.3. Cấp sở",
     "s13_district": "1.3. Cấp huyện",
-    "s13_commune": "1.3. Cấp xã",
+    "s13_commune": "1.3. Cấp xã",  # the level's sentence (and its list, without districts)
+    "s13_communes_other": "1.3. Cấp xã: đơn vị không thuộc quận, huyện",
     "s13_pending": "1.3. Đơn vị chưa thực hiện",
     "s14_population": "1.4. Cơ sở dữ liệu quốc gia về dân cư",
     "s2_support": "2. Lượt hỗ trợ",
@@ -93,6 +86,27 @@ def paragraph_label(key: str) -> str:
     if key.startswith("s2_activity_"):
         return f"2. Hoạt động {key.rsplit('_', 1)[-1]}"
     return key
+
+
+def received_at(lvl: LevelFigures) -> str:
+    """``các Sở, ngành``, ``các quận, huyện``, ``các xã, phường, thị trấn``."""
+    return f"các {lvl.phrase}"
+
+
+def online_at(lvl: LevelFigures) -> str:
+    """As ``received_at``; the seed writes "là" before the communes' figure only."""
+    return received_at(lvl) + (" là" if lvl.level == "commune" else "")
+
+
+def short_units(lvl: LevelFigures, seed: Mapping[str, str]) -> str:
+    """The level in the seed's short lists (``13 Sở ngành``, ``33/217 xã phường``).
+
+    The seed's short commune form "xã phường" stands for xã, phường and thị trấn; a commune
+    level with other kinds (đặc khu, since 1/7/2025) is named in full: ``xã, phường, đặc khu``.
+    """
+    if lvl.level == "commune" and not set(lvl.kinds) <= SEED_COMMUNE_KINDS:
+        return lvl.phrase
+    return seed[lvl.level]
 
 
 def bold(value: str) -> str:
@@ -148,7 +162,7 @@ def summary(fig: MonthFigures) -> str | None:
     if not levels:
         return None
     total = sum(lvl.received for lvl in levels)
-    received = [f"{RECEIVED_AT[lvl.level]} là {bold(number(lvl.received))} hồ sơ" for lvl in levels]
+    received = [f"{received_at(lvl)} là {bold(number(lvl.received))} hồ sơ" for lvl in levels]
     received[0] = "Số hồ sơ tiếp nhận tại " + received[0]
     text = (
         f"Tổng số hồ sơ tiếp nhận được cập nhật trên hệ thống là {bold(number(total))} hồ sơ, "
@@ -159,7 +173,7 @@ def summary(fig: MonthFigures) -> str | None:
         online_total = sum(lvl.online for lvl in online_levels)
         online_base = sum(lvl.received for lvl in online_levels)
         parts = [_online("Số hồ sơ trực tuyến là", online_total, online_base)]
-        parts += [_online(ONLINE_AT[lvl.level], lvl.online, lvl.received) for lvl in online_levels]
+        parts += [_online(online_at(lvl), lvl.online, lvl.received) for lvl in online_levels]
         text += " " + ", ".join(parts) + ":"
     else:
         text = text[:-1] + ":"
@@ -188,29 +202,38 @@ def _total_row(rows: list[ChartRow]) -> ChartRow:
     )
 
 
+def _chart_sources(fig: MonthFigures) -> list[tuple[str, list[ChartRow], str, str]]:
+    """(level, rows, first column's heading, note) of each level's chart, in report order."""
+    sources = []
+    for lvl in fig.levels:
+        if lvl.level == "department":
+            rows = [_chart_row(u.full_name, u.received, u.online) for u in fig.departments]
+            sources.append((lvl.level, rows, "Sở, ngành", ""))
+        elif lvl.level == "district":
+            rows = [_chart_row(u.full_name, u.received, u.online) for u in fig.districts]
+            sources.append((lvl.level, rows, "Quận, huyện", ""))
+        elif fig.has_districts:  # communes summed by district, as the seed does
+            rows = [_chart_row(d.full_name, d.received, d.online) for d in fig.district_communes]
+            rows += [_chart_row(u.full_name, u.received, u.online) for u in loose_communes(fig)]
+            note = f"Số liệu {received_at(lvl)} được cộng theo quận, huyện."
+            sources.append((lvl.level, rows, "Quận, huyện", note))
+        else:  # no districts: every commune has its own row
+            rows = [_chart_row(u.full_name, u.received, u.online) for u in fig.communes]
+            sources.append((lvl.level, rows, capitalised(lvl.phrase), ""))
+    return sources
+
+
 def charts(fig: MonthFigures) -> list[Chart]:
     result = []
-    sources: list[tuple[str, list[ChartRow], str]] = [
-        (
-            "department",
-            [_chart_row(u.full_name, u.received, u.online) for u in fig.departments],
-            "",
-        ),
-        ("district", [_chart_row(u.full_name, u.received, u.online) for u in fig.districts], ""),
-        (
-            "commune",
-            [_chart_row(d.full_name, d.received, d.online) for d in fig.district_communes],
-            "Số liệu các xã, phường, thị trấn được cộng theo quận, huyện.",
-        ),
-    ]
-    for level, rows, note in sources:
-        if fig.level(level).received is None or not rows:
+    for level, rows, heading, note in _chart_sources(fig):
+        lvl = fig.level(level)
+        if lvl.received is None or not rows:
             continue
         result.append(
             Chart(
                 key=f"chart_{level}",
-                title=LEVEL_LABELS[level],
-                unit_heading=CHART_UNIT_HEADING[level],
+                title=lvl.label,
+                unit_heading=heading,
                 rows=tuple(rows),
                 total=_total_row(rows),
                 note=note,
@@ -225,7 +248,7 @@ def charts(fig: MonthFigures) -> list[Chart]:
 def payment_procedures(fig: MonthFigures) -> str | None:
     parts = [
         f"{number(lvl.procedures)} thủ tục hành chính của {count2(lvl.procedure_units)} "
-        f"{PAYMENT_UNITS[lvl.level]}"
+        f"{short_units(lvl, PAYMENT_UNITS)}"
         for lvl in fig.levels
         if lvl.procedures is not None
     ]
@@ -290,21 +313,43 @@ def _done(lvl: LevelFigures) -> str:
     return f"{count2(lvl.signed_units)}/{count2(lvl.units)} đơn vị"
 
 
-def signed_level(lvl: LevelFigures, units: tuple[UnitFigures, ...]) -> str | None:
-    if lvl.signed is None:
+def signed_level(
+    lvl: LevelFigures | None, units: tuple[UnitFigures, ...], short: bool = False
+) -> str | None:
+    """``Cấp sở có N hồ sơ của a/b đơn vị, cụ thể: Sở A (n kết quả), ...``.
+
+    ``short``: units written as in the commune lists (``TT.An Dương``).
+    """
+    if lvl is None or lvl.signed is None:
         return None
     head = f"{SIGNED_LEVEL[lvl.level]} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
-    done = [results(u) for u in units if u.signed]
+    done = [results(u, unit_name(u) if short else None) for u in units if u.signed]
     if not done:
         return head + "."
     return f"{head}, cụ thể: {', '.join(done)}."
 
 
-def signed_communes(lvl: LevelFigures) -> str | None:
-    if lvl.signed is None:
+def signed_communes(lvl: LevelFigures | None) -> str | None:
+    """The commune level's sentence before its lists by district."""
+    if lvl is None or lvl.signed is None:
         return None
     head = f"{SIGNED_LEVEL[lvl.level]} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
     return head + (", cụ thể:" if lvl.signed_units else ".")
+
+
+def loose_communes(fig: MonthFigures) -> tuple[UnitFigures, ...]:
+    """The communes without a district in a month that has districts (a month in which the
+    districts ended part way): listed on their own after the districts' communes."""
+    if not fig.has_districts:
+        return ()
+    return tuple(u for u in fig.communes if u.district_code is None)
+
+
+def signed_loose(units: tuple[UnitFigures, ...]) -> str | None:
+    done = [results(u, unit_name(u)) for u in units if u.signed]
+    if not done:
+        return None
+    return f"Không thuộc quận, huyện: {', '.join(done)}."
 
 
 def signed_district(group: DistrictCommunes, last: bool) -> str | None:
@@ -319,7 +364,8 @@ def pending(fig: MonthFigures) -> str | None:
     if not reported:
         return None
     parts = [
-        f"{count2(lvl.units - lvl.signed_units)}/{count2(lvl.units)} {PENDING_UNITS[lvl.level]}"
+        f"{count2(lvl.units - lvl.signed_units)}/{count2(lvl.units)} "
+        f"{short_units(lvl, PENDING_UNITS)}"
         for lvl in reported
         if lvl.units > lvl.signed_units
     ]
@@ -406,21 +452,25 @@ def generated_blocks(fig: MonthFigures) -> list[Block]:
         para("bullet", "s12_transactions", s12[1])
 
     dept, dist, comm = (fig.level(level) for level in ("department", "district", "commune"))
+    by_district = fig.has_districts
     s13 = [
         signed_level(dept, fig.departments),
         signed_level(dist, fig.districts),
-        signed_communes(comm),
+        # Without districts the communes follow their level's sentence in one paragraph.
+        signed_communes(comm) if by_district else signed_level(comm, fig.communes, short=True),
     ]
     if any(s13):
         heading("subheading", "s13")
         para("bullet", "s13_department", s13[0])
         para("bullet", "s13_district", s13[1])
         para("bullet", "s13_commune", s13[2])
-        if s13[2] is not None:
+        if s13[2] is not None and by_district:
             groups = [g for g in fig.district_communes if any(u.signed for u in g.communes)]
+            loose = signed_loose(loose_communes(fig))
             for index, group in enumerate(groups):
-                last = index == len(groups) - 1
+                last = index == len(groups) - 1 and loose is None
                 para("sub", f"s13_commune_{group.code}", signed_district(group, last))
+            para("sub", "s13_communes_other", loose)
         para("bullet", "s13_pending", pending(fig))
 
     pop = population(fig)
