@@ -3,15 +3,22 @@
 matplotlib with the Agg/SVG backends through the object API (no pyplot, no global state).
 Output is deterministic: a fixed SVG hash salt, no dates or software tags in the metadata.
 Text is drawn as paths, so the PDF needs no extra font for the charts.
+
+A chart of up to ``SINGLE_MAX`` units is one picture with one row per unit (every chart of a
+2023 report). A longer one (the 114 communes of a month without districts) is drawn as several
+pictures (``parts``), each of two columns of at most ``COLUMN_ROWS`` units, read down the first
+column then the second, all on the same scale: each picture is as tall as the 2023 department
+chart, so the labels keep their size and a picture never has to be cut at a page end.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from functools import lru_cache
 
 from ..formatting import number
-from .document import Chart
+from .document import Chart, ChartRow
 
 RECEIVED_COLOUR = "#9db4d0"
 ONLINE_COLOUR = "#12355b"
@@ -26,6 +33,8 @@ RC = {
     "axes.spines.right": False,
 }
 WIDTH_IN = 6.4  # about the text width of an A4 page with 30/15 mm margins
+SINGLE_MAX = 24  # up to this many units: one picture, one column
+COLUMN_ROWS = 19  # in a longer chart: units per column (two columns per picture)
 FAMILIES = ("Times New Roman", "Liberation Serif")
 # Letters that only a font with full Vietnamese coverage has (Liberation 1.x lacks them).
 VIETNAMESE_PROBE = "ởộươậảụạệểềịọờựếầỦốồủĐđ"
@@ -74,7 +83,45 @@ def _text_width_pt(text: str, size: float) -> float:
     return sum(widths.get(ord(ch), per_em // 2) for ch in text) * size / per_em
 
 
-def _figure(chart: Chart):
+def _reported(chart: Chart) -> list[ChartRow]:
+    """The rows a chart draws: the units that reported (the table lists every unit)."""
+    return [r for r in chart.rows if r.received is not None]
+
+
+def _split(items: list, count: int) -> list[list]:
+    """``items`` in ``count`` consecutive runs whose lengths differ by one at most."""
+    size, extra = divmod(len(items), count)
+    runs, start = [], 0
+    for index in range(count):
+        stop = start + size + (1 if index < extra else 0)
+        runs.append(items[start:stop])
+        start = stop
+    return runs
+
+
+def parts(chart: Chart) -> int:
+    """How many pictures draw the chart."""
+    rows = len(_reported(chart))
+    return 1 if rows <= SINGLE_MAX else math.ceil(rows / (2 * COLUMN_ROWS))
+
+
+def _columns(chart: Chart, part: int) -> list[list[ChartRow]]:
+    """The columns of one picture: the long chart's rows cut into pictures, then columns."""
+    rows = _reported(chart)
+    if len(rows) <= SINGLE_MAX:
+        return [rows]
+    picture = _split(rows, parts(chart))[part]
+    return [column for column in _split(picture, 2) if column]
+
+
+def _figure(chart: Chart, part: int = 0):
+    if len(_reported(chart)) > SINGLE_MAX:
+        return _columns_figure(chart, part)
+    return _single_figure(chart)
+
+
+def _fonts():
+    """matplotlib (Agg) and the chart fonts: 9 pt labels, 7.5 pt figures."""
     import logging
 
     import matplotlib
@@ -82,17 +129,21 @@ def _figure(chart: Chart):
     matplotlib.use("Agg", force=False)
     # matplotlib logs (not warns) each missing family it falls back from; that is expected.
     logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
-    path = vietnamese_font()
     # family is what the SVG names (its renderer picks the face); fname is what matplotlib
     # measures with and what the PNG draws with.
-    font = FontProperties(family="serif", fname=path, size=9)
+    font = FontProperties(family="serif", fname=vietnamese_font(), size=9)
     small = font.copy()
     small.set_size(7.5)
+    return matplotlib, font, small
 
-    rows = [r for r in chart.rows if r.received is not None]
+
+def _single_figure(chart: Chart):
+    matplotlib, font, small = _fonts()
+    from matplotlib.figure import Figure
+
+    rows = _reported(chart)
     labels = [r.label for r in rows]
     received = [r.received or 0 for r in rows]
     online = [r.online or 0 for r in rows]
@@ -137,10 +188,56 @@ def _figure(chart: Chart):
     return fig, matplotlib.rc_context(RC)
 
 
+def _columns_figure(chart: Chart, part: int):
+    """One picture of a long chart: two columns of units side by side, on the chart's scale."""
+    matplotlib, font, small = _fonts()
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    everything = _reported(chart)
+    columns = _columns(chart, part)
+    top = max([r.received or 0 for r in everything] + [r.online or 0 for r in everything] + [1])
+    # The same label width in every picture: the columns line up from one picture to the next.
+    label_in = (max(_text_width_pt(r.label, 9) for r in everything) + 8) / 72
+    with matplotlib.rc_context(RC):
+        height = _height(COLUMN_ROWS if parts(chart) > 1 else max(map(len, columns)))
+        fig = Figure(figsize=(WIDTH_IN, height))
+        bottom, top_margin = 0.3 / height, 0.3 / height
+        column_in = WIDTH_IN / 2
+        bar = 0.42
+        for index, rows in enumerate(columns):
+            left = (index * column_in + label_in) / WIDTH_IN
+            width = (column_in - label_in - 0.12) / WIDTH_IN
+            ax = fig.add_axes((left, bottom, width, 1 - bottom - top_margin))
+            positions = list(range(len(rows)))
+            received = [r.received or 0 for r in rows]
+            online = [r.online or 0 for r in rows]
+            low = [p - bar / 2 for p in positions]
+            high = [p + bar / 2 for p in positions]
+            ax.barh(low, received, height=bar, color=RECEIVED_COLOUR, label="Hồ sơ tiếp nhận")
+            ax.barh(high, online, height=bar, color=ONLINE_COLOUR, label="Hồ sơ trực tuyến")
+            ax.set_yticks(positions, [r.label for r in rows], fontproperties=font)
+            # Every column as tall as a full one: bars keep their thickness in a short column.
+            ax.set_ylim(COLUMN_ROWS - 0.5 if parts(chart) > 1 else len(rows) - 0.5, -0.5)
+            ax.set_xlim(0, top * 1.3)
+            for y, value in zip(low, received, strict=True):
+                ax.text(value + top * 0.015, y, number(value), va="center", fontproperties=small)
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
+            ax.xaxis.set_major_formatter(lambda value, _pos: number(int(value)))
+            ax.tick_params(axis="y", length=0)
+            ax.tick_params(axis="x", labelsize=7.5)
+            ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+            ax.set_axisbelow(True)
+            if index == len(columns) - 1:
+                legend = {"loc": "lower right", "bbox_to_anchor": (1, 1), "ncols": 2}
+                ax.legend(frameon=False, prop=font, **legend)
+    return fig, matplotlib.rc_context(RC)
+
+
 @lru_cache(maxsize=32)
-def chart_svg(chart: Chart) -> bytes:
-    """The chart as SVG bytes (cached: a chart is a frozen value)."""
-    fig, rc = _figure(chart)
+def chart_svg(chart: Chart, part: int = 0) -> bytes:
+    """One picture of the chart as SVG bytes (cached: a chart is a frozen value)."""
+    fig, rc = _figure(chart, part)
     buffer = io.BytesIO()
     with rc:
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
@@ -148,9 +245,9 @@ def chart_svg(chart: Chart) -> bytes:
 
 
 @lru_cache(maxsize=32)
-def chart_png(chart: Chart, dpi: int = 200) -> bytes:
-    """The chart as PNG bytes for the DOCX."""
-    fig, rc = _figure(chart)
+def chart_png(chart: Chart, dpi: int = 200, part: int = 0) -> bytes:
+    """One picture of the chart as PNG bytes for the DOCX."""
+    fig, rc = _figure(chart, part)
     buffer = io.BytesIO()
     with rc:
         fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
@@ -161,6 +258,9 @@ def _height(rows: int) -> float:
     return 0.75 + 0.2 * max(rows, 1)
 
 
-def chart_size_mm(chart: Chart) -> tuple[float, float]:
-    rows = sum(1 for r in chart.rows if r.received is not None)
+def chart_size_mm(chart: Chart, part: int = 0) -> tuple[float, float]:
+    """A picture's natural size."""
+    rows = max(map(len, _columns(chart, part)), default=0)
+    if parts(chart) > 1:
+        rows = COLUMN_ROWS
     return WIDTH_IN * 25.4, _height(rows) * 25.4

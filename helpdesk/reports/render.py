@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import current_app
 
-from .charts import chart_svg
+from .charts import chart_svg, parts
 from .document import ReportDocument
 
 STYLESHEETS = ("report.css", "report-print.css")
@@ -25,13 +25,17 @@ def static_dir() -> Path:
     return Path(current_app.static_folder).resolve()
 
 
-def chart_sources(doc: ReportDocument) -> dict[str, str]:
-    """Each chart as a ``data:`` URI (allowed by the CSP's img-src, and self-contained)."""
+def chart_sources(doc: ReportDocument) -> dict[str, list[str]]:
+    """Each chart's pictures (one, or several for a long chart) as ``data:`` URIs (allowed by
+    the CSP's img-src, and self-contained)."""
     sources = {}
     for block in doc.blocks:
         if block.chart is not None:
-            svg = base64.b64encode(chart_svg(block.chart)).decode("ascii")
-            sources[block.chart.key] = f"data:image/svg+xml;base64,{svg}"
+            sources[block.chart.key] = [
+                "data:image/svg+xml;base64,"
+                + base64.b64encode(chart_svg(block.chart, part)).decode("ascii")
+                for part in range(parts(block.chart))
+            ]
     return sources
 
 
@@ -64,10 +68,13 @@ def _fetcher(doc: ReportDocument | None = None):
 
         def fetch(self, url, headers=None):
             if url.startswith(f"{CHART_SCHEME}:"):
-                chart = charts.get(url.partition(":")[2])
-                if chart is not None:
-                    svg = chart_svg(chart)
-                    return URLFetcherResponse(url, svg, headers={"Content-Type": "image/svg+xml"})
+                key, _, part = url.partition(":")[2].partition("/")
+                chart = charts.get(key)
+                if chart is not None and part.isascii() and part.isdigit():
+                    if int(part) < parts(chart):
+                        svg = chart_svg(chart, int(part))
+                        headers = {"Content-Type": "image/svg+xml"}
+                        return URLFetcherResponse(url, svg, headers=headers)
             if url.startswith("data:"):
                 return super().fetch(url, headers)
             if url.startswith("file:"):
@@ -102,7 +109,11 @@ def render_pdf(doc: ReportDocument) -> bytes:
     """The PDF: A4, NĐ 30/2020 margins, fonts embedded; only our static files are fetched."""
     from weasyprint import HTML
 
-    sources = {b.chart.key: f"{CHART_SCHEME}:{b.chart.key}" for b in doc.blocks if b.chart}
+    sources = {
+        b.chart.key: [f"{CHART_SCHEME}:{b.chart.key}/{part}" for part in range(parts(b.chart))]
+        for b in doc.blocks
+        if b.chart
+    }
     html = _render_template(doc=doc, chart_src=sources, inline_css=None)
     base_url = static_dir().as_uri() + "/"
     document = HTML(string=html, base_url=base_url, url_fetcher=_fetcher(doc))

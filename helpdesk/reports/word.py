@@ -12,7 +12,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
-from .charts import chart_png
+from .charts import chart_png, parts
 from .document import Block, Chart, ReportDocument
 
 FONT = "Times New Roman"
@@ -148,13 +148,14 @@ def _header(document, doc: ReportDocument, text_mm: float) -> None:
         _paragraph(document, h.recipient, align=center, before=10, after=10)
 
 
-def _block(document, block: Block) -> None:
+def _block(document, block: Block, lead: bool = False) -> None:
+    """A paragraph; ``lead``: kept on the page of the one that follows."""
     heading = block.kind in ("heading", "subheading")
     para = _paragraph(
         document,
         align=WD_ALIGN_PARAGRAPH.JUSTIFY,
         indent=INDENT,
-        keep_with_next=heading or block.key == "s13_commune",
+        keep_with_next=heading or lead,
     )
     if heading:
         _set_font(para.add_run(block.text), 14, True, block.kind == "subheading")
@@ -184,8 +185,10 @@ def _chart(document, chart: Chart, text_mm: float) -> None:
         after=2,
         keep_with_next=True,
     )
-    picture = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, after=4)
-    picture.add_run().add_picture(io.BytesIO(chart_png(chart)), width=Mm(text_mm))
+    for part in range(parts(chart)):  # a long chart: several pictures, each whole on a page
+        picture = _paragraph(document, align=WD_ALIGN_PARAGRAPH.CENTER, after=4)
+        png = io.BytesIO(chart_png(chart, part=part))
+        picture.add_run().add_picture(png, width=Mm(text_mm))
     rows = (*chart.rows, chart.total)
     table = document.add_table(rows=1 + len(rows), cols=5)
     table.autofit = False  # keep the widths set below
@@ -256,11 +259,14 @@ def render_docx(doc: ReportDocument) -> bytes:
     props.revision = 1
 
     _header(document, doc, text_mm)
-    for block in doc.blocks:
+    for index, block in enumerate(doc.blocks):
+        following = doc.blocks[index + 1] if index + 1 < len(doc.blocks) else None
         if block.chart is not None:
             _chart(document, block.chart, text_mm)
         else:
-            _block(document, block)
+            # The commune sentence stays with the district lists that follow it.
+            lead = block.key == "s13_commune" and following is not None
+            _block(document, block, lead=lead and following.kind == "sub")
     _signature(document, doc, text_mm)
     buffer = io.BytesIO()
     document.save(buffer)
