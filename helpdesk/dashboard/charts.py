@@ -9,6 +9,7 @@ state), and rcParams are applied under a lock since they are process-wide.
 from __future__ import annotations
 
 import io
+import math
 import threading
 from functools import lru_cache
 
@@ -32,11 +33,16 @@ RC = {
 }
 _LOCK = threading.Lock()
 
-Series = tuple[tuple[str, tuple[int, ...]], ...]  # (label, values per month)
+# (label, values per month); None: no value that month, drawn as a gap (never as 0).
+Series = tuple[tuple[str, tuple[int | None, ...]], ...]
 
 
 def line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
-    """An SVG line chart of monthly counts; cached by its data (the output is deterministic)."""
+    """An SVG line chart of monthly counts; cached by its data (the output is deterministic).
+
+    A month without a value breaks the line there; the last value is written beside the line's
+    end when the series has one in the last month.
+    """
     return _line_chart(tuple(months), tuple((s, tuple(v)) for s, v in series), title)
 
 
@@ -57,7 +63,7 @@ def _line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
         for i, (label, values) in enumerate(series):
             ax.plot(
                 xs,
-                values,
+                [math.nan if v is None else v for v in values],
                 label=label,
                 color=PALETTE[i % len(PALETTE)],
                 marker=MARKERS[i % len(MARKERS)],
@@ -65,7 +71,7 @@ def _line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
                 linewidth=1.8,
                 markersize=4.5,
             )
-            if values:
+            if values and values[-1] is not None:
                 ax.annotate(
                     number(values[-1]),
                     (xs[-1], values[-1]),

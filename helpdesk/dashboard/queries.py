@@ -1,9 +1,14 @@
 """The supervisors' month dashboard: every figure computed by SQL aggregation.
 
-``build_month(month, today)`` runs a fixed number of GROUP BY queries (categories, units,
-a 12-month trend, the month's small dimensions, unit x category, resolution-time buckets, unit
-statistics, operator names) whatever the number of tickets or units, and returns frozen
-dataclasses of plain values. Nothing here reads the request or loads a ticket row.
+``build_month(month, today)`` runs a fixed number of queries (categories; the month's units,
+``units_in``; a 12-month trend by audience x category, by unit level, and the levels' lifetimes;
+the month's small dimensions and operator names; unit x category; resolution-time buckets; unit
+statistics) whatever the number of tickets or units, and returns frozen dataclasses of plain
+values. Nothing here reads the request or loads a ticket row.
+
+Units change over time (departments merged on 1/3/2025, districts abolished on 1/7/2025): the
+month's tables list only the units and levels of that month, and the trend shows each level in
+the months it existed (a gap, None, in the others) beside the city total, which continues.
 
 Every count carries ``params``: the GET parameters of the ticket list (``tickets.index``) that
 list exactly the counted tickets. The template turns them into links; tests check each one.
@@ -16,7 +21,16 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import ColumnElement, Integer, and_, case, cast, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    select,
+)
 
 from ..auth.models import User
 from ..extensions import db
@@ -33,7 +47,9 @@ from ..tickets.models import (
 )
 from ..tickets.queries import DONE_STATUSES, TicketFilter, ticket_conditions
 from ..timeutil import parse_month, previous_month
-from ..units.models import LEVEL_LABELS, LEVELS, Unit
+from ..units.models import LEVELS, Unit, level_label
+from ..units.periods import LevelInfo, Period, PeriodUnit, exists_during, units_in
+from .format import month_short
 
 DONE = DONE_STATUSES
 TREND_MONTHS = 12
@@ -42,6 +58,11 @@ TOP_LATE_UNITS = 10
 # The category whose complaints the City asks about ("calls about late dossiers"); the app
 # setting DASHBOARD_LATE_CATEGORY names another.
 LATE_CATEGORY = "late_dossier"
+# Tickets without a unit, or whose unit's level the month does not have (imported data).
+NO_UNIT_LABEL = "Chưa rõ đơn vị"
+# How the trend names a level that no longer exists in the month shown: the district level
+# ended on 30/6/2025 ("không tổ chức cấp huyện"), so it is named by its official generic name.
+ENDED_LEVEL_NAMES = {"district": "Cấp huyện"}
 
 Params = dict[str, str | list[str]]
 
@@ -151,7 +172,12 @@ class Resolution:
 class TrendSeries:
     key: str
     label: str
-    counts: tuple[Count, ...]  # one per month of MonthDashboard.trend_months
+    # One per month of MonthDashboard.trend_months; None: the series has no value that month
+    # (a level the month did not have), drawn as a gap, never as 0.
+    counts: tuple[Count | None, ...]
+
+    def values(self) -> tuple[int | None, ...]:
+        return tuple(None if c is None else c.value for c in self.counts)
 
 
 @dataclass(frozen=True)
@@ -175,10 +201,24 @@ class MonthDashboard:
     trend_months: tuple[str, ...]
     trend_audience: tuple[TrendSeries, ...]
     trend_categories: tuple[TrendSeries, ...]
+    trend_total: TrendSeries  # every ticket, month by month, across the reorganisations
+    trend_levels: tuple[TrendSeries, ...]  # tickets per unit level; gaps where it did not exist
+    levels: tuple[LevelInfo, ...] = ()  # the month's levels (units_in(month).levels)
     stats_reported: bool = field(default=False)  # any unit_stats row for the month
 
     def block(self, audience: str) -> AudienceBlock | None:
         return next((b for b in self.blocks if b.audience == audience), None)
+
+    def level_label(self, level: str) -> str:
+        """The level as the month names it (``Cấp xã, phường, đặc khu`` in 2025-08)."""
+        info = next((i for i in self.levels if i.level == level), None)
+        return info.label if info else level_label(level)
+
+    @property
+    def commune_phrase(self) -> str:
+        """``xã, phường, thị trấn`` (2023), ``xã, phường, đặc khu`` (2025-08)."""
+        info = next((i for i in self.levels if i.level == "commune"), None)
+        return info.phrase if info else ""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -260,6 +300,7 @@ def _count(value: int, params: Params | None) -> Count:
 
 
 # ---------------------------------------------------------------------------------------------
+# The month dashboard: the queries first (each run once), then one function per figure group.
 
 
 def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> MonthDashboard:
@@ -269,29 +310,75 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
     """
     parse_month(month)
     prev = previous_month(month)
-    months = trend_window(month)
     base: Params = {"month": month}
 
     categories = _categories()
-    units = db.session.execute(
-        select(Unit.id, Unit.code, Unit.level, Unit.kind, Unit.name, Unit.parent_id).order_by(
-            Unit.position, Unit.id
-        )
-    ).all()
-    unit_by_id = {u.id: u for u in units}
-    trend = _trend(months, categories)
-    by_month_cat, by_month_aud, by_month = trend.by_month_cat, trend.by_month_aud, trend.by_month
+    units = units_in(month)
+    trend = _trend(trend_window(month), categories)
+    dims = _month_dimensions(month, today)
+    unit_counts = _unit_category_counts(month)
+    buckets = _resolution_buckets(month, today)
+    stats = _unit_stats(month)
 
-    # The list's month filter is opened_month = m AND an opened_at range (for its sorted pages);
-    # the two say the same thing, and the range alone leads SQLite's planner to the opened_at
-    # indexes and a lookup per ticket. The counts use the column the covering index leads with;
-    # tests check every count against the list's own filter.
-    in_month = Ticket.opened_month == month
+    late = _late_category(categories, late_category)
+    tally = _tally_units(unit_counts, units, late)
+    by_channel, by_status, by_operator = _small_dimensions(base, dims)
+    total = _count(trend.by_month[month], dict(base))
+    return MonthDashboard(
+        month=month,
+        previous=prev,
+        today=today,
+        blocks=_audience_blocks(month, prev, categories, trend),
+        total=total,
+        previous_total=_count(trend.by_month[prev], {"month": prev}),
+        by_channel=by_channel,
+        by_status=by_status,
+        by_operator=by_operator,
+        by_level=_by_level(base, units.levels, tally),
+        by_district=_by_district(base, units.units, tally, stats, late),
+        resolution=_resolution(base, total, dims, buckets),
+        units=_unit_rows(base, units.units, tally, stats),
+        late_units=_late_units(base, units.units, tally, stats, late),
+        late_category=late.label,
+        trend_months=trend.months,
+        trend_audience=trend.audience,
+        trend_categories=trend.categories,
+        trend_total=trend.total,
+        trend_levels=trend.levels,
+        levels=units.levels,
+        stats_reported=stats.reported,
+    )
 
-    # 2. The month's small dimensions in one pass: channel x status x operator.
+
+# -- the month's queries ----------------------------------------------------------------------
+#
+# The list's month filter is opened_month = m AND an opened_at range (for its sorted pages); the
+# two say the same thing, and the range alone leads SQLite's planner to the opened_at indexes and
+# a lookup per ticket. The counts use the column the covering index leads with; tests check
+# every count against the list's own filter.
+
+
+def _in_month(month: str) -> ColumnElement[bool]:
+    return Ticket.opened_month == month
+
+
+@dataclass(frozen=True)
+class _Dimensions:
+    """The month's tickets by channel, status and operator, and two flags counted alongside."""
+
+    channel: dict[str, int]
+    status: dict[str, int]
+    operator: dict[int | None, int]
+    operator_names: dict[int, str]
+    same_day: int
+    overdue: int
+
+
+def _month_dimensions(month: str, today: date) -> _Dimensions:
+    """Channel x status x operator in one pass, then the operators' names (two queries)."""
     same_day = _where(today, same_day=True)
     overdue = _where(today, overdue=True)
-    dim_rows = db.session.execute(
+    rows = db.session.execute(
         select(
             Ticket.channel,
             Ticket.status,
@@ -301,54 +388,19 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((Ticket.resolved_at.is_not(None), 1), else_=0)),
         )
-        .where(in_month)
+        .where(_in_month(month))
         .group_by(Ticket.channel, Ticket.status, Ticket.operator_id)
     ).all()
     channel_n: dict[str, int] = defaultdict(int)
     status_n: dict[str, int] = defaultdict(int)
     operator_n: dict[int | None, int] = defaultdict(int)
     same_day_n = overdue_n = 0
-    for channel, status, operator_id, n, sd, od, _timed in dim_rows:
+    for channel, status, operator_id, n, sd, od, _timed in rows:
         channel_n[channel] += n
         status_n[status] += n
         operator_n[operator_id] += n
         same_day_n += int(sd or 0)
         overdue_n += int(od or 0)
-
-    # 3. Unit x category: the level, district, per-unit and late-dossier tables.
-    unit_rows = db.session.execute(
-        select(Ticket.unit_id, Ticket.category_id, func.count())
-        .where(in_month)
-        .group_by(Ticket.unit_id, Ticket.category_id)
-    ).all()
-
-    # 4. Resolution-time histogram of the month's resolved and closed tickets.
-    # Grouping by the exact minute first computes each duration once (SQLite would otherwise
-    # evaluate it again in every branch of the bucket CASE); the outer query then buckets a few
-    # thousand (minute, count) rows at most.
-    minutes = _minutes_expr()
-    by_minute = (
-        select(minutes.label("minutes"), func.count().label("n"))
-        .where(in_month, _where(today, statuses=DONE), Ticket.resolved_at.is_not(None))
-        .group_by(minutes)
-        .subquery()
-    )
-    bucket = _bucket_expr(by_minute.c.minutes).label("bucket")
-    buckets = [
-        (int(lo), int(n))
-        for lo, n in db.session.execute(
-            select(bucket, func.sum(by_minute.c.n)).group_by(bucket).order_by(bucket)
-        ).all()
-    ]
-
-    # 5. The procedure statistics of the month.
-    stat_rows = db.session.execute(
-        select(UnitStat.unit_id, UnitStat.received, UnitStat.online).where(UnitStat.month == month)
-    ).all()
-    received = {r.unit_id: r.received for r in stat_rows}
-    online = {r.unit_id: r.online for r in stat_rows}
-
-    # 6. Operator names (one query, whatever the number of operators).
     operator_ids = [i for i in operator_n if i is not None]
     names = (
         dict(
@@ -359,15 +411,83 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
         if operator_ids
         else {}
     )
+    return _Dimensions(channel_n, status_n, operator_n, names, same_day_n, overdue_n)
 
-    # --- Audience x category, with the previous month.
+
+def _unit_category_counts(month: str) -> list:
+    """The month's tickets by unit x category, with each unit's level and parent (one query).
+
+    The level and parent come from the unit itself, not from the month's units: a ticket filed
+    against a unit that does not exist in the month (imported data) is still counted as the
+    ticket list's ``level`` and ``district`` filters count it.
+    """
+    counts = (
+        select(Ticket.unit_id, Ticket.category_id, func.count().label("n"))
+        .where(_in_month(month))
+        .group_by(Ticket.unit_id, Ticket.category_id)
+        .subquery()
+    )
+    return db.session.execute(
+        select(counts.c.unit_id, Unit.level, Unit.parent_id, counts.c.category_id, counts.c.n)
+        .select_from(counts)
+        .outerjoin(Unit, Unit.id == counts.c.unit_id)
+    ).all()
+
+
+def _resolution_buckets(month: str, today: date) -> list[tuple[int, int]]:
+    """Resolution-time histogram of the month's resolved and closed tickets (one query).
+
+    Grouping by the exact minute first computes each duration once (SQLite would otherwise
+    evaluate it again in every branch of the bucket CASE); the outer query then buckets a few
+    thousand (minute, count) rows at most.
+    """
+    minutes = _minutes_expr()
+    by_minute = (
+        select(minutes.label("minutes"), func.count().label("n"))
+        .where(_in_month(month), _where(today, statuses=DONE), Ticket.resolved_at.is_not(None))
+        .group_by(minutes)
+        .subquery()
+    )
+    bucket = _bucket_expr(by_minute.c.minutes).label("bucket")
+    return [
+        (int(lo), int(n))
+        for lo, n in db.session.execute(
+            select(bucket, func.sum(by_minute.c.n)).group_by(bucket).order_by(bucket)
+        ).all()
+    ]
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """The month's procedure statistics, by unit id (rows of that month for that unit)."""
+
+    received: dict[int, int | None]
+    online: dict[int, int | None]
+    reported: bool  # any unit_stats row for the month
+
+
+def _unit_stats(month: str) -> _Stats:
+    rows = db.session.execute(
+        select(UnitStat.unit_id, UnitStat.received, UnitStat.online).where(UnitStat.month == month)
+    ).all()
+    return _Stats(
+        {r.unit_id: r.received for r in rows}, {r.unit_id: r.online for r in rows}, bool(rows)
+    )
+
+
+# -- figure groups ----------------------------------------------------------------------------
+
+
+def _audience_blocks(month: str, prev: str, categories, trend: Trend) -> tuple[AudienceBlock, ...]:
+    """Audience x category, each against the previous month."""
+    by_cat, by_aud = trend.by_month_cat, trend.by_month_aud
     blocks = []
     for audience in AUDIENCES:
         rows = []
         for c in categories:
             if c.audience != audience:
                 continue
-            now_n, prev_n = by_month_cat[month, c.id], by_month_cat[prev, c.id]
+            now_n, prev_n = by_cat[month, c.id], by_cat[prev, c.id]
             if not c.active and not now_n and not prev_n:
                 continue
             params = {"audience": audience, "category": c.code}
@@ -376,7 +496,7 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
                     c.code,
                     c.label,
                     audience,
-                    _count(now_n, base | params),
+                    _count(now_n, {"month": month} | params),
                     _count(prev_n, {"month": prev} | params),
                 )
             )
@@ -385,172 +505,220 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
                 audience,
                 AUDIENCE_LABELS[audience],
                 tuple(rows),
-                _count(by_month_aud[month, audience], base | {"audience": audience}),
-                _count(by_month_aud[prev, audience], {"month": prev, "audience": audience}),
+                _count(by_aud[month, audience], {"month": month, "audience": audience}),
+                _count(by_aud[prev, audience], {"month": prev, "audience": audience}),
             )
         )
+    return tuple(blocks)
 
-    # --- Small dimensions.
+
+def _small_dimensions(base: Params, dims: _Dimensions) -> tuple[tuple[LabelledCount, ...], ...]:
+    """By channel, by status, by operator (most tickets first, then those without one)."""
     by_channel = tuple(
-        LabelledCount(ch, CHANNEL_LABELS[ch], _count(channel_n[ch], base | {"channel": ch}))
+        LabelledCount(ch, CHANNEL_LABELS[ch], _count(dims.channel[ch], base | {"channel": ch}))
         for ch in CHANNELS
     )
     by_status = tuple(
-        LabelledCount(st, STATUS_LABELS[st], _count(status_n[st], base | {"status": st}))
+        LabelledCount(st, STATUS_LABELS[st], _count(dims.status[st], base | {"status": st}))
         for st in STATUSES
     )
+    names = dims.operator_names
     operators = sorted(
-        (i for i in operator_n if i is not None),
-        key=lambda i: (-operator_n[i], names.get(i, "")),
+        (i for i in dims.operator if i is not None),
+        key=lambda i: (-dims.operator[i], names.get(i, "")),
     )
     by_operator = [
         LabelledCount(
-            str(i), names.get(i, f"#{i}"), _count(operator_n[i], base | {"operator": str(i)})
+            str(i), names.get(i, f"#{i}"), _count(dims.operator[i], base | {"operator": str(i)})
         )
         for i in operators
     ]
-    if operator_n.get(None):
-        nobody = _count(operator_n[None], None)
+    if dims.operator.get(None):
+        nobody = _count(dims.operator[None], None)
         by_operator.append(LabelledCount("", "Chưa ghi người tiếp nhận", nobody))
+    return by_channel, by_status, tuple(by_operator)
 
-    # --- Units, levels, districts.
-    unit_total: dict[int | None, int] = defaultdict(int)
-    unit_late: dict[int | None, int] = defaultdict(int)
-    late_ids = {c.id for c in categories if c.code == late_category}
-    for unit_id, category_id, n in unit_rows:
-        unit_total[unit_id] += n
-        if category_id in late_ids:
-            unit_late[unit_id] += n
 
+@dataclass(frozen=True)
+class _Late:
+    """The late-dossier category: the ids counted, and the list filter that shows them."""
+
+    ids: frozenset[int]
+    code: str | None
+    label: str | None
+
+    def params(self, base: Params, extra: Params) -> Params | None:
+        return base | extra | {"category": self.code} if self.code else None
+
+
+def _late_category(categories, code: str) -> _Late:
+    found = [c for c in categories if c.code == code]
+    return _Late(
+        frozenset(c.id for c in found),
+        found[0].code if found else None,
+        found[0].label if found else None,
+    )
+
+
+@dataclass(frozen=True)
+class _UnitTally:
+    """The month's tickets added up by unit, by level and by district."""
+
+    unit: dict[int, int]
+    unit_late: dict[int, int]
+    level: dict[str | None, int]  # None: no unit, or a level the month does not have
+    district: dict[int, int]  # the district and its communes
+    district_late: dict[int, int]
+
+
+def _tally_units(rows, units, late: _Late) -> _UnitTally:
+    """Add the unit x category counts up. Levels and districts are the month's: a ticket whose
+    unit's level the month does not have goes to "no unit"; a district counts the tickets of
+    every unit that is it or under it, as the list's ``district`` filter does."""
+    month_levels = set(units.level_names)
+    district_ids = {u.id for u in units.of_level("district")}
+    unit_n: dict[int, int] = defaultdict(int)
+    unit_late: dict[int, int] = defaultdict(int)
     level_n: dict[str | None, int] = defaultdict(int)
     district_n: dict[int, int] = defaultdict(int)
     district_late: dict[int, int] = defaultdict(int)
-    district_received: dict[int, int] = defaultdict(int)
-    district_reported: set[int] = set()
+    for unit_id, level, parent_id, category_id, n in rows:
+        is_late = category_id in late.ids
+        if unit_id is not None:
+            unit_n[unit_id] += n
+            if is_late:
+                unit_late[unit_id] += n
+        level_n[level if level in month_levels else None] += n
+        district = _district_of(unit_id, parent_id, district_ids)
+        if district is not None:
+            district_n[district] += n
+            if is_late:
+                district_late[district] += n
+    return _UnitTally(unit_n, unit_late, level_n, district_n, district_late)
 
-    def district_of(u) -> int | None:
-        if u.level == "district":
-            return u.id
-        if u.level == "commune":
-            return u.parent_id
-        return None
 
-    for unit_id, n in unit_total.items():
-        u = unit_by_id.get(unit_id) if unit_id is not None else None
-        level_n[u.level if u else None] += n
-        d = district_of(u) if u else None
-        if d is not None:
-            district_n[d] += n
-            district_late[d] += unit_late[unit_id]
-    for unit_id, value in received.items():
-        u = unit_by_id.get(unit_id)
-        d = district_of(u) if u else None
-        if d is not None and value is not None:
-            district_received[d] += value
-            district_reported.add(d)
+def _district_of(unit_id: int | None, parent_id: int | None, district_ids: set[int]) -> int | None:
+    if unit_id in district_ids:
+        return unit_id
+    if parent_id in district_ids:
+        return parent_id
+    return None
 
-    by_level = [
-        LabelledCount(lv, LEVEL_LABELS[lv], _count(level_n[lv], base | {"level": lv}))
-        for lv in LEVELS
-    ]
-    if level_n.get(None):
-        by_level.append(LabelledCount("", "Chưa rõ đơn vị", _count(level_n[None], None)))
 
-    late_code = next((c.code for c in categories if c.id in late_ids), None)
-    late_label = next((c.label for c in categories if c.id in late_ids), None)
-
-    def late_params(extra: Params) -> Params | None:
-        return base | extra | {"category": late_code} if late_code else None
-
-    by_district = tuple(
-        DistrictRow(
-            u.id,
-            u.code,
-            f"{u.kind} {u.name}",
-            _count(district_n[u.id], base | {"district": str(u.id)}),
-            _count(district_late[u.id], late_params({"district": str(u.id)})),
-            district_received[u.id] if u.id in district_reported else None,
-            _per_1000(
-                district_n[u.id], district_received[u.id] if u.id in district_reported else None
-            ),
+def _by_level(base: Params, levels: tuple[LevelInfo, ...], tally: _UnitTally):
+    """The month's levels only, named as the month names them; then tickets with no unit."""
+    rows = [
+        LabelledCount(
+            info.level, info.label, _count(tally.level[info.level], base | {"level": info.level})
         )
-        for u in units
-        if u.level == "district"
-    )
+        for info in levels
+    ]
+    if tally.level.get(None):
+        rows.append(LabelledCount("", NO_UNIT_LABEL, _count(tally.level[None], None)))
+    return tuple(rows)
 
-    level_rank = {lv: i for i, lv in enumerate(LEVELS)}
-    unit_rows_out = []
+
+def _by_district(
+    base: Params, units: tuple[PeriodUnit, ...], tally: _UnitTally, stats: _Stats, late: _Late
+) -> tuple[DistrictRow, ...]:
+    """Each of the month's districts with its communes; empty for a month without districts."""
+    district_ids = {u.id for u in units if u.level == "district"}
+    if not district_ids:
+        return ()
+    received: dict[int, int] = defaultdict(int)
+    reported: set[int] = set()
     for u in units:
-        n = unit_total.get(u.id, 0)
-        rec = received.get(u.id)
+        district = _district_of(u.id, u.parent_id, district_ids)
+        value = stats.received.get(u.id)
+        if district is not None and value is not None:
+            received[district] += value
+            reported.add(district)
+    rows = []
+    for u in units:
+        if u.id not in district_ids:
+            continue
+        rec = received[u.id] if u.id in reported else None
+        rows.append(
+            DistrictRow(
+                u.id,
+                u.code,
+                u.full_name,
+                _count(tally.district[u.id], base | {"district": str(u.id)}),
+                _count(tally.district_late[u.id], late.params(base, {"district": str(u.id)})),
+                rec,
+                _per_1000(tally.district[u.id], rec),
+            )
+        )
+    return tuple(rows)
+
+
+_LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
+
+
+def _unit_rows(
+    base: Params, units: tuple[PeriodUnit, ...], tally: _UnitTally, stats: _Stats
+) -> tuple[UnitRow, ...]:
+    """Every unit of the month with tickets or a received figure, most tickets first."""
+    by_id = {u.id: u for u in units}
+    rows = []
+    for u in units:
+        n = tally.unit.get(u.id, 0)
+        rec = stats.received.get(u.id)
         if not n and rec is None:
             continue
-        unit_rows_out.append(
+        rows.append(
             UnitRow(
                 u.id,
                 u.code,
-                _unit_name(u, unit_by_id),
+                _unit_name(u, by_id),
                 u.level,
                 _count(n, base | {"unit": str(u.id)}),
                 rec,
                 _per_1000(n, rec),
             )
         )
-    unit_rows_out.sort(key=lambda r: (-r.count.value, level_rank[r.level], r.name))
+    rows.sort(key=lambda r: (-r.count.value, _LEVEL_RANK[r.level], r.name))
+    return tuple(rows)
 
-    late_units = sorted(
-        (uid for uid, n in unit_late.items() if uid is not None and n and uid in unit_by_id),
-        key=lambda uid: (-unit_late[uid], level_rank[unit_by_id[uid].level], uid),
+
+def _late_units(
+    base: Params, units: tuple[PeriodUnit, ...], tally: _UnitTally, stats: _Stats, late: _Late
+) -> tuple[LateUnitRow, ...]:
+    """The month's units with the most late-dossier complaints."""
+    by_id = {u.id: u for u in units}
+    top = sorted(
+        (uid for uid, n in tally.unit_late.items() if n and uid in by_id),
+        key=lambda uid: (-tally.unit_late[uid], _LEVEL_RANK[by_id[uid].level], uid),
     )[:TOP_LATE_UNITS]
-    late_rows = tuple(
+    return tuple(
         LateUnitRow(
             uid,
-            unit_by_id[uid].code,
-            _unit_name(unit_by_id[uid], unit_by_id),
-            unit_by_id[uid].level,
-            _count(unit_late[uid], late_params({"unit": str(uid)})),
-            received.get(uid),
-            online.get(uid),
+            by_id[uid].code,
+            _unit_name(by_id[uid], by_id),
+            by_id[uid].level,
+            _count(tally.unit_late[uid], late.params(base, {"unit": str(uid)})),
+            stats.received.get(uid),
+            stats.online.get(uid),
         )
-        for uid in late_units
+        for uid in top
     )
 
-    # --- Resolution.
-    done_n = sum(status_n[s] for s in DONE)
+
+def _resolution(
+    base: Params, total: Count, dims: _Dimensions, buckets: list[tuple[int, int]]
+) -> Resolution:
     median, median_err = percentile(buckets, 0.5)
     p90, p90_err = percentile(buckets, 0.9)
-    resolution = Resolution(
-        total=_count(by_month[month], dict(base)),
-        done=_count(done_n, base | {"status": list(DONE)}),
+    return Resolution(
+        total=total,
+        done=_count(sum(dims.status[s] for s in DONE), base | {"status": list(DONE)}),
         timed=sum(n for _lo, n in buckets),
-        same_day=_count(same_day_n, base | {"same_day": "1"}),
-        overdue=_count(overdue_n, base | {"overdue": "1"}),
+        same_day=_count(dims.same_day, base | {"same_day": "1"}),
+        overdue=_count(dims.overdue, base | {"overdue": "1"}),
         median_minutes=median,
         p90_minutes=p90,
         median_error=median_err,
         p90_error=p90_err,
-    )
-
-    return MonthDashboard(
-        month=month,
-        previous=prev,
-        today=today,
-        blocks=tuple(blocks),
-        total=_count(by_month[month], dict(base)),
-        previous_total=_count(by_month[prev], {"month": prev}),
-        by_channel=by_channel,
-        by_status=by_status,
-        by_operator=tuple(by_operator),
-        by_level=tuple(by_level),
-        by_district=by_district,
-        resolution=resolution,
-        units=tuple(unit_rows_out),
-        late_units=late_rows,
-        late_category=late_label,
-        trend_months=months,
-        trend_audience=trend.audience,
-        trend_categories=trend.categories,
-        stats_reported=bool(stat_rows),
     )
 
 
@@ -560,12 +728,14 @@ def _per_1000(tickets: int, received: int | None) -> float | None:
     return tickets * 1000 / received
 
 
-def _unit_name(u, unit_by_id) -> str:
-    name = f"{u.kind} {u.name}"
-    if u.level == "commune" and u.parent_id in unit_by_id:
-        parent = unit_by_id[u.parent_id]
-        return f"{name} ({parent.kind} {parent.name})"
-    return name
+def _unit_name(u: PeriodUnit, by_id: dict[int, PeriodUnit]) -> str:
+    """``xã Hòa Bình (huyện Thủy Nguyên)``; a commune without a district has no suffix."""
+    if u.level == "commune" and u.parent_id in by_id:
+        return f"{u.full_name} ({by_id[u.parent_id].full_name})"
+    return u.full_name
+
+
+# -- the 12-month trend -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -573,13 +743,15 @@ class Trend:
     months: tuple[str, ...]
     audience: tuple[TrendSeries, ...]
     categories: tuple[TrendSeries, ...]
+    total: TrendSeries
+    levels: tuple[TrendSeries, ...]
     by_month_cat: dict
     by_month_aud: dict
     by_month: dict
 
 
 def build_trend(month: str) -> Trend:
-    """The 12-month series ending with ``month`` (two queries): what the charts draw."""
+    """The 12-month series ending with ``month`` (four queries): what the charts draw."""
     parse_month(month)
     return _trend(trend_window(month), _categories())
 
@@ -593,6 +765,7 @@ def _categories():
 
 
 def _trend(months: tuple[str, ...], categories) -> Trend:
+    """Audience, top categories, the total and the levels over ``months`` (three queries)."""
     # Twelve months by audience x category: an index-only scan of
     # ix_tickets_month_audience_category.
     rows = db.session.execute(
@@ -632,4 +805,85 @@ def _trend(months: tuple[str, ...], categories) -> Trend:
         )
         for c in top
     )
-    return Trend(months, audience, series, by_month_cat, by_month_aud, by_month)
+    total = TrendSeries(
+        "total", "Tổng số yêu cầu", tuple(_count(by_month[m], {"month": m}) for m in months)
+    )
+    levels = _level_series(months, _level_counts(months), _levels_by_month(months))
+    return Trend(months, audience, series, total, levels, by_month_cat, by_month_aud, by_month)
+
+
+def _level_counts(months: tuple[str, ...]) -> dict[tuple[str, str], int]:
+    """Tickets per month x unit level (one query, one pass over the month index).
+
+    Each ticket's unit is looked up among each level's units (``unit_id IN (SELECT ...)``, what
+    the list's ``level`` filter does), summed per month: no GROUP BY unit, whose sort would cost
+    more than the scan. A unit has exactly one of the three levels (a CHECK) and ``unit_id`` is
+    a foreign key, so the district level is what the others leave of the tickets with a unit:
+    one lookup per ticket fewer.
+    """
+    probed = [level for level in LEVELS if level != "district"]
+    columns = [
+        func.sum(case((Ticket.unit_id.in_(select(Unit.id).where(Unit.level == level)), 1), else_=0))
+        for level in probed
+    ]
+    rows = db.session.execute(
+        select(Ticket.opened_month, func.count(Ticket.unit_id), *columns)
+        .where(Ticket.opened_month.in_(months))
+        .group_by(Ticket.opened_month)
+    ).all()
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for m, with_unit, *values in rows:
+        values = [int(v or 0) for v in values]
+        for level, n in zip(probed, values, strict=True):
+            counts[m, level] = n
+        counts[m, "district"] = int(with_unit) - sum(values)
+    return counts
+
+
+def _levels_by_month(months: tuple[str, ...]) -> dict[str, dict[str, set[str]]]:
+    """For each level, the months of the window it has units in, with their kinds (one query
+    over the distinct lifetimes: a handful of rows). A level exists in a month as in
+    ``units_in``: some unit of it exists on at least one day of the month."""
+    window = Period(Period.month(months[0]).first, Period.month(months[-1]).last)
+    lifetimes = db.session.execute(
+        select(Unit.level, Unit.kind, Unit.valid_from, Unit.valid_to)
+        .where(exists_during(window))
+        .distinct()
+    ).all()
+    present: dict[str, dict[str, set[str]]] = defaultdict(dict)
+    for m in months:
+        period = Period.month(m)
+        for level, kind, start, end in lifetimes:
+            if (start is None or start <= period.last) and (end is None or period.first <= end):
+                present[level].setdefault(m, set()).add(kind)
+    return present
+
+
+def _level_series(
+    months: tuple[str, ...],
+    counts: dict[tuple[str, str], int],
+    present: dict[str, dict[str, set[str]]],
+) -> tuple[TrendSeries, ...]:
+    """One series per level the window had; a month without the level has no point (None).
+
+    A level the last month has is named as that month names it; one that ended before is named
+    with the month it ended (``Cấp huyện (đến tháng 6/2025)``).
+    """
+    last = months[-1]
+    series = []
+    for level in LEVELS:
+        kinds_by_month = present.get(level)
+        if not kinds_by_month:
+            continue
+        if last in kinds_by_month:
+            label = level_label(level, kinds_by_month[last])
+        else:
+            ended = max(kinds_by_month)
+            name = ENDED_LEVEL_NAMES.get(level) or level_label(level, kinds_by_month[ended])
+            label = f"{name} (đến tháng {month_short(ended)})"
+        values = tuple(
+            _count(counts[m, level], {"month": m, "level": level}) if m in kinds_by_month else None
+            for m in months
+        )
+        series.append(TrendSeries(level, label, values))
+    return tuple(series)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..units.models import LEVEL_LABELS
 from .format import month_short
 from .queries import LabelledCount, MonthDashboard
 
@@ -29,7 +28,7 @@ TABLES = {
     "trang-thai": "Theo trạng thái",
     "dieu-hanh-vien": "Theo người tiếp nhận",
     "cap-don-vi": "Theo cấp đơn vị",
-    "quan-huyen": "Theo quận, huyện (gồm xã, phường)",
+    "quan-huyen": "Theo quận, huyện (gồm xã, phường)",  # only for a month with districts
     "xu-ly": "Kết quả xử lý",
     "don-vi": "Yêu cầu trên 1.000 hồ sơ, theo đơn vị",
     "tre-han": "Đơn vị có nhiều phản ánh trễ hạn nhất",
@@ -120,7 +119,7 @@ def build_table(d: MonthDashboard, slug: str) -> ExportTable:
             (
                 r.code,
                 r.name,
-                LEVEL_LABELS[r.level],
+                d.level_label(r.level),
                 r.count.value,
                 r.received,
                 _r2(r.per_1000),
@@ -139,7 +138,7 @@ def build_table(d: MonthDashboard, slug: str) -> ExportTable:
         rows = tuple(
             (
                 r.name,
-                LEVEL_LABELS[r.level],
+                d.level_label(r.level),
                 r.late.value,
                 r.received,
                 r.online,
@@ -148,11 +147,12 @@ def build_table(d: MonthDashboard, slug: str) -> ExportTable:
             for r in d.late_units
         )
     elif slug == "xu-huong":
-        series = d.trend_audience + d.trend_categories
+        # As on the page: the total, the audiences, the levels (blank in a month without the
+        # level), then the top categories.
+        series = (d.trend_total, *d.trend_audience, *d.trend_levels, *d.trend_categories)
         headers = ("Tháng", *(s.label for s in series))
         rows = tuple(
-            (month_short(m), *(s.counts[i].value for s in series))
-            for i, m in enumerate(d.trend_months)
+            (month_short(m), *(s.values()[i] for s in series)) for i, m in enumerate(d.trend_months)
         )
     else:  # pragma: no cover - TABLES and this function list the same slugs
         raise KeyError(slug)

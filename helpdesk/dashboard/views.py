@@ -17,13 +17,14 @@ from .queries import (
     LATE_CATEGORY,
     Count,
     MonthDashboard,
+    TrendSeries,
     build_month,
     build_trend,
     trend_window,
 )
 from .tables import TABLES, build_table
 
-CHARTS = {"doi-tuong": "audience", "nhom": "categories"}
+CHARTS = {"doi-tuong": "audience", "nhom": "categories", "cap-don-vi": "levels"}
 # The SVG is shown through <img>: its own inline styles need this policy, nothing more.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -99,7 +100,10 @@ def month(month: str | None = None):
 def export(month: str, table: str, kind: str):
     if table not in TABLES or kind not in ("csv", "xlsx"):
         abort(404)
-    data = build_table(_build(month), table)
+    dashboard = _build(month)
+    if table == "quan-huyen" and not dashboard.by_district:
+        abort(404)  # a month without districts has no district table
+    data = build_table(dashboard, table)
     name = f"tong-hop-{month}-{table}.{kind}"
     if kind == "csv":
         body, mimetype = exports.csv_bytes(data.headers, data.rows), "text/csv"
@@ -124,13 +128,14 @@ def chart(month: str, chart: str):
     immutable = series is not None
     if series is None:  # no or bad token: read the figures again
         trend = build_trend(month)
-        picked = trend.audience if CHARTS[chart] == "audience" else trend.categories
-        series = tuple((s.label, tuple(c.value for c in s.counts)) for s in picked)
+        picked = _chart_series(chart, trend.audience, trend.categories, trend.total, trend.levels)
+        series = tuple((s.label, s.values()) for s in picked)
     label = fmt.month_short(month)
-    if CHARTS[chart] == "audience":
-        title = f"Yêu cầu hỗ trợ theo đối tượng, 12 tháng đến {label}"
-    else:
-        title = f"Các nhóm yêu cầu nhiều nhất, 12 tháng đến {label}"
+    title = {
+        "audience": f"Yêu cầu hỗ trợ theo đối tượng, 12 tháng đến {label}",
+        "categories": f"Các nhóm yêu cầu nhiều nhất, 12 tháng đến {label}",
+        "levels": f"Yêu cầu theo cấp đơn vị, 12 tháng đến {label}",
+    }[CHARTS[chart]]
     svg = line_chart(trend_window(month), series, title)
     response = Response(svg, mimetype="image/svg+xml")
     response.headers["Content-Security-Policy"] = SVG_CSP
@@ -146,12 +151,29 @@ def _serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt="dashboard-chart")
 
 
+def _chart_series(
+    chart: str,
+    audience: tuple[TrendSeries, ...],
+    categories: tuple[TrendSeries, ...],
+    total: TrendSeries,
+    levels: tuple[TrendSeries, ...],
+) -> tuple[TrendSeries, ...]:
+    """What a chart draws: the audiences; the top categories; or the city total (continuous
+    across the reorganisations) with one line per unit level (gaps where it did not exist)."""
+    kind = CHARTS[chart]
+    if kind == "audience":
+        return audience
+    if kind == "categories":
+        return categories
+    return (total, *levels)
+
+
 def chart_url(d: MonthDashboard, chart: str) -> str:
     """The chart's URL with its figures signed in: the browser fetches it without a query."""
-    picked = d.trend_audience if CHARTS[chart] == "audience" else d.trend_categories
-    token = _serializer().dumps(
-        [d.month, chart, [[s.label, [c.value for c in s.counts]] for s in picked]]
+    picked = _chart_series(
+        chart, d.trend_audience, d.trend_categories, d.trend_total, d.trend_levels
     )
+    token = _serializer().dumps([d.month, chart, [[s.label, list(s.values())] for s in picked]])
     return url_for("dashboard.chart", month=d.month, chart=chart, d=token)
 
 
@@ -160,7 +182,10 @@ def _signed_series(token: str | None, month: str, chart: str):
         return None
     try:
         signed_month, signed_chart, series = _serializer().loads(token)
-        result = tuple((str(label), tuple(int(v) for v in values)) for label, values in series)
+        result = tuple(
+            (str(label), tuple(None if v is None else int(v) for v in values))
+            for label, values in series
+        )
     except (BadSignature, TypeError, ValueError):
         return None
     if (signed_month, signed_chart) != (month, chart):
