@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from helpdesk.cli import DEMO_DIRS
-from helpdesk.dashboard.queries import build_month, trend_window
+from helpdesk.dashboard.queries import build_month, latest_month, trend_window
 from helpdesk.extensions import db
 from helpdesk.models import Category, Ticket, Unit, User
 from helpdesk.tickets.queries import filtered_tickets
@@ -278,6 +278,16 @@ def test_every_number_of_the_august_page_links_to_exactly_its_tickets(supervisor
     for url, values in links.items():
         assert len(values) == 1, (url, values)
         assert _list_total(supervisor, url) == values.pop(), url
+
+
+def test_the_dashboard_opens_on_the_newest_month_with_data(supervisor):
+    assert latest_month("2025-12") == AUGUST
+    assert latest_month("2025-07") == "2025-07"  # July 2025 has statistics, no tickets
+    assert latest_month("2025-06") == "2023-09"
+    assert latest_month("2023-07") is None
+    body = supervisor.get("/tong-hop/").get_data(as_text=True)
+    assert "Tổng hợp công tác hỗ trợ tháng 8/2025" in body
+    assert 'name="month" value="2025-08"' in body
 
 
 def test_query_count_is_the_same_in_every_era_and_does_not_grow(supervisor, count_queries):

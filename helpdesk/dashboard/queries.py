@@ -30,11 +30,12 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    union_all,
 )
 
 from ..auth.models import User
 from ..extensions import db
-from ..stats.models import UnitStat
+from ..stats.models import CityStat, UnitStat
 from ..tickets.models import (
     AUDIENCE_LABELS,
     AUDIENCES,
@@ -348,6 +349,16 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
         levels=units.levels,
         stats_reported=stats.reported,
     )
+
+
+def latest_month(upto: str) -> str | None:
+    """The newest month, not after ``upto``, that has tickets or statistics (one query)."""
+    newest = union_all(
+        select(func.max(Ticket.opened_month).label("month")).where(Ticket.opened_month <= upto),
+        select(func.max(UnitStat.month)).where(UnitStat.month <= upto),
+        select(func.max(CityStat.month)).where(CityStat.month <= upto),
+    ).subquery()
+    return db.session.scalar(select(func.max(newest.c.month)))
 
 
 # -- the month's queries ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ from .queries import (
     TrendSeries,
     build_month,
     build_trend,
+    latest_month,
     trend_window,
 )
 from .tables import TABLES, build_table
@@ -30,8 +31,10 @@ SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 
 def default_month() -> str:
-    """The last complete month."""
-    return previous_month(month_of(today_local()))
+    """The newest month with tickets or statistics (not after this one): an imported history
+    opens on its own last month. With no data at all, the last complete month."""
+    current = month_of(today_local())
+    return latest_month(current) or previous_month(current)
 
 
 def _build(month: str):
