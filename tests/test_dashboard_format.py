@@ -55,3 +55,29 @@ def test_link_escapes_its_text_and_url():
         '<a href="/yeu-cau/?a=1&amp;b=2">&lt;b&gt;</a>'
     )
     assert fmt.link(None, "<3") == Markup("&lt;3")
+
+
+def test_chart_legends_take_as_many_columns_as_fit():
+    from helpdesk.dashboard.charts import legend_columns
+
+    assert legend_columns(["Công dân", "Cơ quan, đơn vị"]) == 2
+    levels = ["Tổng số yêu cầu", "Cấp Sở, ngành", "Cấp huyện (đến tháng 6/2025)", "Cấp xã, phường"]
+    assert legend_columns(levels) == 4  # one row
+    categories_2023 = [
+        "Tra cứu trạng thái hồ sơ",
+        "Nhập Hộ tịch - Tư pháp (khai sinh liên thông)",
+        "Hồ sơ đã nộp chưa được tiếp nhận",
+        "Phản ánh hồ sơ trễ hạn",
+        "Đăng ký tài khoản",
+    ]
+    assert legend_columns(categories_2023) == 3
+    # 2025-08: two long names in the first column would run off the figure with three.
+    categories_2025 = [
+        "Nhập Hộ tịch - Tư pháp (khai sinh liên thông)",
+        "Hướng dẫn đối chiếu hồ sơ gốc tại bộ phận một cửa",
+        "Phản ánh hồ sơ trễ hạn",
+        "Hồ sơ đã nộp chưa được tiếp nhận",
+        "Đăng nhập bằng tài khoản VNeID",
+    ]
+    assert legend_columns(categories_2025) == 2
+    assert legend_columns(["x" * 200, "y" * 200]) == 1

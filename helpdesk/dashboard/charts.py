@@ -32,6 +32,9 @@ RC = {
     "grid.linewidth": 0.6,
 }
 _LOCK = threading.Lock()
+# The legend under the axes: roughly how wide an 8-point character and an entry's line sample
+# are (pixels at 100 dpi), and how much of the 760-pixel figure the legend may take.
+_CHAR_PX, _ENTRY_PX, _LEGEND_PX = 5.6, 40, 720
 
 # (label, values per month); None: no value that month, drawn as a gap (never as 0).
 Series = tuple[tuple[str, tuple[int | None, ...]], ...]
@@ -44,6 +47,27 @@ def line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
     end when the series has one in the last month.
     """
     return _line_chart(tuple(months), tuple((s, tuple(v)) for s, v in series), title)
+
+
+def legend_columns(labels: list[str], most: int = 4) -> int:
+    """As many legend columns (up to ``most``) as fit the figure's width.
+
+    Matplotlib fills a legend column by column (the first ``len % ncol`` columns one entry
+    longer, as ``numpy.array_split``); each column is as wide as its longest label. Long category
+    names ("Hướng dẫn đối chiếu hồ sơ gốc tại bộ phận một cửa") then get two columns instead of
+    running off the figure, short level names one row.
+    """
+    for ncol in range(min(len(labels), most), 1, -1):
+        size, extra = divmod(len(labels), ncol)
+        columns, start = [], 0
+        for i in range(ncol):
+            end = start + size + (1 if i < extra else 0)
+            columns.append(labels[start:end])
+            start = end
+        width = sum(max(len(x) for x in col) * _CHAR_PX + _ENTRY_PX for col in columns)
+        if width <= _LEGEND_PX:
+            return ncol
+    return 1
 
 
 @lru_cache(maxsize=256)
@@ -90,7 +114,7 @@ def _line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
         ax.legend(
             loc="upper center",
             bbox_to_anchor=(0.5, -0.12),
-            ncol=min(len(series), 3),
+            ncol=legend_columns([label for label, _values in series]),
             frameon=False,
             fontsize=8,
         )
