@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -19,7 +19,7 @@ from wtforms.widgets import DateTimeLocalInput
 
 from ..formsutil import choices
 from ..textutil import nfc
-from ..timeutil import now_local
+from ..timeutil import now_local, today_local
 from .models import CHANNEL_LABELS, Category
 from .normalize import InvalidValue, normalize_dossier_code, normalize_phone
 from .services import TicketError, TicketValues, resolve_unit
@@ -117,12 +117,15 @@ class TicketForm(FlaskForm):
         categories: list[Category],
         keep_category: str | None = None,
         keep_unit_id: int | None = None,
+        opened_day: date | None = None,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         # Editing an old ticket may keep a category or unit that has since been retired.
         self.keep_category = keep_category
         self.keep_unit_id = keep_unit_id
+        # The day the call came in when the form leaves "opened_at" empty (default: today).
+        self.opened_day = opened_day
         self.categories = categories
         self.category.choices = choices({c.code: c.label for c in categories})
         self._phone = self._dossier = self._unit = None
@@ -149,9 +152,18 @@ class TicketForm(FlaskForm):
         if field.data and field.data not in usable:
             raise ValidationError("Nhóm yêu cầu không có hoặc đã ngừng sử dụng.")
 
+    @property
+    def call_day(self) -> date:
+        """The day of the call: the units offered and accepted are those that exist then."""
+        if isinstance(self.opened_at.data, datetime):
+            return self.opened_at.data.date()
+        return self.opened_day or today_local()
+
     def validate_unit(self, field):
         try:
-            self._unit = resolve_unit(field.data, self.unit_id.data, keep_id=self.keep_unit_id)
+            self._unit = resolve_unit(
+                field.data, self.unit_id.data, keep_id=self.keep_unit_id, on=self.call_day
+            )
         except TicketError as exc:
             raise ValidationError(str(exc)) from exc
 
@@ -221,7 +233,8 @@ class ForwardForm(VersionedForm):
 
     def validate_unit(self, field):
         try:
-            self._unit = resolve_unit(field.data, self.unit_id.data)
+            # Forwarding is done now: the unit must exist today.
+            self._unit = resolve_unit(field.data, self.unit_id.data, on=today_local())
         except TicketError as exc:
             raise ValidationError(str(exc)) from exc
         if self._unit is None:

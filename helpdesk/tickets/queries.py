@@ -23,7 +23,8 @@ from ..auth.models import User
 from ..extensions import db
 from ..textutil import nfc
 from ..timeutil import month_bounds, parse_month, today_local
-from ..units.models import LEVELS, Unit
+from ..units.models import LEVEL_LABELS, LEVELS, Unit
+from ..units.periods import units_in
 from .fulltext import word_search, words_of
 from .models import AUDIENCES, CHANNELS, STATUSES, Category, Ticket
 from .normalize import phone_prefix
@@ -333,9 +334,10 @@ def sorted_tickets(stmt: Select, sort: str) -> Select:
 
 
 def with_list_relations(stmt: Select) -> Select:
-    """Load what a list row shows in the same query (no N+1)."""
+    """Load what a list row shows in the same query (no N+1): a commune's district too (its
+    name is part of the unit's display)."""
     return stmt.options(
-        joinedload(Ticket.unit),
+        joinedload(Ticket.unit).joinedload(Unit.parent),
         joinedload(Ticket.assignee),
         joinedload(Ticket.operator),
     )
@@ -421,15 +423,60 @@ def ticket_page(
     return TicketPage(items, page, per_page, min(total, COUNT_CAP), capped, has_next)
 
 
-def filter_choices() -> dict[str, Any]:
-    """What the filter form offers: categories, districts, staff (three small queries)."""
+@dataclass(frozen=True)
+class UnitChoice:
+    """One option of the list's district or level filter."""
+
+    value: int | str
+    label: str
+    ended: bool = False
+
+
+def filter_choices(
+    month: str | None = None, district: int | None = None, level: str | None = None
+) -> dict[str, Any]:
+    """What the filter form offers: categories, levels, districts, staff (three small queries).
+
+    With a month, the districts and levels that exist in that month (none: no district filter);
+    without one, every level and the districts that exist today, then those that ended
+    (marked). A chosen district or level the month does not have is still offered, so the
+    form shows the filter that is applied (one more query, only then).
+    """
     from ..units.services import LEVEL_ORDER
 
     categories = list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
-    districts = list(
-        db.session.scalars(
-            select(Unit).where(Unit.level == "district").order_by(LEVEL_ORDER, Unit.position)
-        )
-    )
+    if month:
+        period = units_in(month)
+        levels = [UnitChoice(info.level, info.label) for info in period.levels]
+        districts = [UnitChoice(u.id, u.full_name) for u in period.of_level("district")]
+        outside = " (không có trong tháng này)"
+    else:
+        today = today_local()
+        stmt = select(Unit).where(Unit.level == "district").order_by(LEVEL_ORDER, Unit.position)
+        found = list(db.session.scalars(stmt))
+        districts = [UnitChoice(u.id, u.full_name) for u in found if u.exists_on(today)]
+        districts += [
+            UnitChoice(u.id, _with_lifetime(u, today), ended=True)
+            for u in sorted(found, key=lambda u: (u.valid_to is None, u.valid_to), reverse=True)
+            if not u.exists_on(today)
+        ]
+        levels = [UnitChoice(lvl, LEVEL_LABELS[lvl]) for lvl in LEVELS]
+        outside = ""
+    if level and level not in {c.value for c in levels}:
+        levels.append(UnitChoice(level, LEVEL_LABELS[level] + outside, ended=True))
+    if district is not None and district not in {c.value for c in districts}:
+        unit = db.session.get(Unit, district)
+        if unit is not None:
+            label = _with_lifetime(unit, today_local()) if not outside else unit.full_name + outside
+            districts.append(UnitChoice(unit.id, label, ended=True))
     staff = list(db.session.scalars(select(User).order_by(User.active.desc(), User.full_name)))
-    return {"categories": categories, "districts": districts, "staff": staff}
+    return {"categories": categories, "levels": levels, "districts": districts, "staff": staff}
+
+
+def _with_lifetime(unit: Unit, today: date) -> str:
+    """``quận Hồng Bàng (đã kết thúc 30/6/2025)`` for a unit that does not exist today."""
+    if unit.exists_on(today):
+        return unit.full_name
+    if unit.valid_to is not None and unit.valid_to < today:
+        return f"{unit.full_name} ({unit.ended_label})"
+    return f"{unit.full_name} ({unit.lifetime})"

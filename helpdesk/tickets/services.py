@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -15,8 +15,9 @@ from ..auth.models import User
 from ..extensions import db
 from ..formatting import short_date
 from ..textutil import fold, nfc
-from ..timeutil import month_of
+from ..timeutil import month_of, today_local
 from ..units.models import Unit
+from ..units.periods import CodeIndex, UnitNotFound, ended_message, not_yet_message
 from ..units.services import AmbiguousUnit, match_unit_name, search_units
 from .duedates import add_working_days
 from .models import CHANNEL_LABELS, STATUS_LABELS, Category, Ticket, TicketCounter, TicketEvent
@@ -124,45 +125,57 @@ _WITH_PARENT = re.compile(r"^(.*?)\s*\((.+)\)\s*$")
 
 
 def resolve_unit(
-    text: str | None, unit_id: str | int | None = None, keep_id: int | None = None
+    text: str | None,
+    unit_id: str | int | None = None,
+    keep_id: int | None = None,
+    on: date | None = None,
 ) -> Unit | None:
-    """Find the unit the operator meant: the picker's id, a code, or a (possibly ambiguous) name.
+    """Find the unit the operator meant on day ``on`` (default today): the picker's id, a code
+    (codes are reused: resolved on that day) or a (possibly ambiguous) name.
 
-    Raises TicketError (field ``unit``) with the candidates when a name is ambiguous. A retired
-    unit is refused, except ``keep_id`` (the unit a ticket being edited already has).
+    Raises TicketError (field ``unit``) with the candidates when a name is ambiguous, and when
+    the unit does not exist that day (naming its end and successors). A retired or ended unit
+    is refused, except ``keep_id`` (the unit a ticket being edited already has).
     """
+    day = on or today_local()
     text = (nfc(text) or "").strip()
     raw_id = "" if unit_id is None else str(unit_id)
     if raw_id.isascii() and raw_id.isdigit() and len(raw_id) < 12:
         unit = db.session.get(Unit, int(unit_id))
         if unit is not None and (not text or fold(text) in _names_of(unit)):
-            return unit if unit.id == keep_id else _active(unit)
+            return unit if unit.id == keep_id else _usable(unit, day)
     if not text:
         return None
-    by_code = db.session.scalar(select(Unit).where(Unit.code == text))
-    if by_code is not None:
-        return _active(by_code)
+    same_code = list(db.session.scalars(select(Unit).where(Unit.code == text)))
+    if same_code:
+        try:
+            return _usable(CodeIndex(same_code).on(text, day), day)
+        except UnitNotFound as exc:
+            kept = [u for u in same_code if u.id == keep_id]
+            if kept:
+                return kept[0]
+            raise TicketError(f"{exc}.", "unit") from exc
     name, parent = text, None
     match = _WITH_PARENT.match(text)
     if match:
         name, parent = match.group(1), match.group(2)
     try:
-        unit = match_unit_name(name)
+        unit = match_unit_name(name, on=day)
     except AmbiguousUnit as exc:
         chosen = [u for u in exc.candidates if parent and u.parent and _same(u.parent, parent)]
         if len(chosen) == 1:
-            return _active(chosen[0])
+            return _kept_or_usable(chosen[0], keep_id, day)
         names = "; ".join(u.display for u in exc.candidates)
         raise TicketError(f"“{text}” có ở nhiều nơi: {names}. Hãy chọn một.", "unit") from exc
     if unit is None:
-        found = search_units(name, limit=2)
+        found = search_units(name, limit=2, on=day)
         if len(found) == 1:
             unit = found[0]
     if unit is None:
         raise TicketError(
             f"Không tìm thấy đơn vị “{text}”. Gõ tên hoặc mã rồi chọn trong danh sách.", "unit"
         )
-    return _active(unit)
+    return _kept_or_usable(unit, keep_id, day)
 
 
 def _names_of(unit: Unit) -> set[str]:
@@ -174,9 +187,18 @@ def _same(unit: Unit, text: str) -> bool:
     return key in (fold(unit.full_name), fold(unit.name))
 
 
-def _active(unit: Unit) -> Unit:
+def _kept_or_usable(unit: Unit, keep_id: int | None, day: date) -> Unit:
+    return unit if unit.id == keep_id else _usable(unit, day)
+
+
+def _usable(unit: Unit, day: date) -> Unit:
+    """The unit, if a new ticket (or forward) may name it on ``day``; else TicketError."""
     if not unit.active:
         raise TicketError(f"{unit.display} đã ngừng sử dụng.", "unit")
+    if unit.valid_to is not None and unit.valid_to < day:
+        raise TicketError(ended_message(unit) + ".", "unit")
+    if unit.valid_from is not None and day < unit.valid_from:
+        raise TicketError(not_yet_message(unit) + ".", "unit")
     return unit
 
 
@@ -444,7 +466,7 @@ def caller_history(phone: str, limit: int = 8) -> dict[str, Any]:
     """The caller's latest requests, the name last used and how many there are (3 queries)."""
     stmt = (
         select(Ticket)
-        .options(joinedload(Ticket.unit))
+        .options(joinedload(Ticket.unit).joinedload(Unit.parent))
         .where(Ticket.requester_phone == phone)
         .order_by(Ticket.opened_at.desc(), Ticket.id.desc())
         .limit(limit)

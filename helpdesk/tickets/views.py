@@ -27,7 +27,7 @@ from ..extensions import db
 from ..formatting import number
 from ..formsutil import choices
 from ..timeutil import now_local, today_local
-from ..units.models import LEVEL_LABELS, Unit
+from ..units.models import Unit
 from . import bp
 from .exporting import export_tickets
 from .forms import AssignForm, ForwardForm, NoteForm, TicketEditForm, TicketForm, TransitionForm
@@ -77,7 +77,6 @@ def ticket_labels() -> dict[str, Any]:
         "channel_labels": CHANNEL_LABELS,
         "audience_labels": AUDIENCE_LABELS,
         "field_labels": FIELD_LABELS,
-        "level_labels": LEVEL_LABELS,
         "format_phone": format_phone,
         "today": today_local(),
     }
@@ -134,6 +133,7 @@ def caller():
     if phone is None:
         return jsonify({"phone": None, "name": None, "total": 0, "tickets": []})
     found = caller_history(phone)
+    today = today_local()
     return jsonify(
         {
             "phone": phone,
@@ -150,13 +150,22 @@ def caller():
                     "status": t.status,
                     "status_label": STATUS_LABELS[t.status],
                     "summary": t.summary,
-                    "unit": t.unit.display if t.unit else None,
+                    "unit": _unit_text(t.unit, today),
                     "dossier_code": t.dossier_code,
                 }
                 for t in found["tickets"]
             ],
         }
     )
+
+
+def _unit_text(unit: Unit | None, today) -> str | None:
+    """``phường Minh Khai (quận Hồng Bàng), đã kết thúc 30/6/2025`` for a unit that ended."""
+    if unit is None:
+        return None
+    if unit.valid_to is not None and unit.valid_to < today:
+        return f"{unit.display}, {unit.ended_label}"
+    return unit.display
 
 
 # -- the list -----------------------------------------------------------------------------------
@@ -182,7 +191,7 @@ def index():
         filter_unit=unit,
         sorts=SORTS,
         statuses=STATUSES,
-        **filter_choices(),
+        **filter_choices(flt.month, district=flt.district, level=flt.level),
     )
 
 
@@ -231,8 +240,8 @@ def _load(ticket_id: int) -> Ticket:
     stmt = (
         select(Ticket)
         .options(
-            joinedload(Ticket.unit),
-            joinedload(Ticket.forwarded_unit),
+            joinedload(Ticket.unit).joinedload(Unit.parent),
+            joinedload(Ticket.forwarded_unit).joinedload(Unit.parent),
             joinedload(Ticket.assignee),
             joinedload(Ticket.operator),
             selectinload(Ticket.events).joinedload(TicketEvent.user),
@@ -251,6 +260,7 @@ def _edit_form(ticket: Ticket, categories: list[Category]) -> TicketEditForm:
         categories=categories,
         keep_category=ticket.category.code,
         keep_unit_id=ticket.unit_id,
+        opened_day=ticket.opened_at.date(),
         formdata=None,
         data={
             "requester_phone": format_phone(ticket.requester_phone),
@@ -365,6 +375,7 @@ def edit(ticket_id: int):
         categories=_categories(active_only=False),
         keep_category=ticket.category.code,
         keep_unit_id=ticket.unit_id,
+        opened_day=ticket.opened_at.date(),
     )
     if not form.validate():
         return _render_detail(ticket, 400, edit=form)
