@@ -38,6 +38,11 @@
     this.hidden = root.querySelector("[data-unit-id]");
     this.list = root.querySelector("[role=listbox]");
     this.url = root.getAttribute("data-search-url");
+    // A list filter may name any unit, ended or not; a ticket names one that exists on the
+    // call's day (the form's "opened_at", else today): ended units offer their successors.
+    this.anyDay = root.hasAttribute("data-any-day");
+    var form = root.closest("form");
+    this.dayField = form && form.querySelector("[name=opened_at]");
     this.options = [];
     this.active = -1;
     this.seq = 0;
@@ -59,44 +64,88 @@
       if (li && li.hasAttribute("data-id")) {
         e.preventDefault();
         self.choose(Number(li.getAttribute("data-index")));
+      } else if (e.target.closest("[role=group]")) {
+        e.preventDefault();  // an ended unit's heading: keep the list open
       }
     });
   }
+
+  UnitPicker.prototype.day = function () {
+    var value = this.dayField ? this.dayField.value.slice(0, 10) : "";
+    return /^\d{4}-\d{2}-\d{2}$/.test(value) ? value : "";
+  };
 
   UnitPicker.prototype.fetch = function () {
     var q = this.input.value.trim();
     var self = this;
     if (q.length < 2) { this.render([]); this.close(); return; }
     var seq = ++this.seq;
-    this.pending = getJSON(this.url + "?q=" + encodeURIComponent(q)).then(function (data) {
+    var url = this.url + "?q=" + encodeURIComponent(q);
+    var day = this.anyDay ? "" : this.day();
+    if (day) url += "&on=" + day;
+    this.pending = getJSON(url).then(function (data) {
       if (seq !== self.seq) return;
       self.pending = null;
       self.render(data);
       if (self.chooseWhenReady) {
         self.chooseWhenReady = false;
-        if (data.length) self.choose(Math.max(self.active, 0));
+        // Only a unit of that day is picked blind; an ended one is shown with its successors.
+        if (self.options.length && (self.anyDay || data[0].current !== false)) {
+          self.choose(Math.max(self.active, 0));
+        }
       }
     }).catch(function () { self.pending = null; });
   };
 
+  UnitPicker.prototype.option = function (u, tag, extra) {
+    var i = this.options.length;
+    this.options.push(u);
+    return el(tag, {
+      role: "option", id: this.list.id + "-" + i, "data-id": u.id, "data-index": i,
+      "aria-selected": "false", className: extra.className || ""
+    }, extra.before.concat([u.label, " ", el("small", { text: u.code })], extra.after));
+  };
+
   UnitPicker.prototype.render = function (items) {
     var self = this;
-    this.options = items;
-    this.active = items.length ? 0 : -1;
-    this.list.textContent = "";
+    var list = this.list;
+    this.options = [];
+    list.textContent = "";
     if (!items.length) {
+      this.active = -1;
       if (this.input.value.trim().length >= 2) {
-        this.list.appendChild(el("li", { className: "combo-empty", text: "Không tìm thấy đơn vị." }));
+        list.appendChild(el("li", { className: "combo-empty", text: "Không tìm thấy đơn vị." }));
         this.open();
       }
       return;
     }
-    items.forEach(function (u, i) {
-      self.list.appendChild(el("li", {
-        role: "option", id: self.list.id + "-" + i, "data-id": u.id, "data-index": i,
-        "aria-selected": i === self.active ? "true" : "false"
-      }, [u.label, " ", el("small", { text: u.code })]));
+    items.forEach(function (u, n) {
+      var ended = u.current === false;
+      if (!ended || self.anyDay) {
+        var mark = ended ? [" ", el("span", { className: "ended-mark", text: u.ended })] : [];
+        list.appendChild(self.option(u, "li", { before: [], after: mark }));
+        return;
+      }
+      // An ended unit: a heading (not choosable), its successors under it.
+      var head = list.id + "-g" + n;
+      var group = el("li", { role: "group", className: "combo-group", "aria-labelledby": head });
+      group.appendChild(el("div", { id: head, className: "combo-ended" }, [
+        u.label, " ", el("small", { text: u.code }), " ",
+        el("span", { className: "ended-mark", text: u.ended })
+      ]));
+      (u.successors || []).forEach(function (s) {
+        group.appendChild(self.option(s, "div", {
+          className: "combo-successor",
+          before: [el("span", { className: "succ-arrow", "aria-hidden": "true", text: "↳ " })],
+          after: [" ", el("span", { className: "succ-mark", text: "đơn vị kế thừa" })]
+        }));
+      });
+      if (!(u.successors || []).length) {
+        group.appendChild(el("div", { className: "combo-note", text: "Không có đơn vị kế thừa để chọn." }));
+      }
+      list.appendChild(group);
     });
+    this.active = this.options.length ? 0 : -1;
     this.open();
     this.highlight();
   };
@@ -118,7 +167,10 @@
       li.setAttribute("aria-selected", i === self.active ? "true" : "false");
       if (i === self.active) {
         self.input.setAttribute("aria-activedescendant", li.id);
-        li.scrollIntoView({ block: "nearest" });
+        // The first successor under an ended unit: bring its heading into view too.
+        var prev = li.previousElementSibling;
+        var first = prev && prev.classList.contains("combo-ended");
+        (first ? li.parentNode : li).scrollIntoView({ block: "nearest" });
       }
     });
   };

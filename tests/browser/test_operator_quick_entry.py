@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import sign_in
+from .conftest import ARTIFACTS, LiveServer, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -81,3 +81,80 @@ def test_bad_input_keeps_what_was_typed(live_server, page):
     expect(page.locator("#category-err")).to_have_text("Chọn nhóm yêu cầu.")
     expect(page.get_by_label("Nội dung")).to_have_value("Hỏi về hồ sơ")
     expect(page.get_by_label("Số điện thoại")).to_have_value("0912 345")
+
+
+# -- units over time: the picker offers the units of the call's day -----------------------------
+
+
+@pytest.fixture
+def eras_server(app_factory):
+    """The 2023 data set, then the 2025 reorganisation (every 2023 commune ended 30/6/2025)."""
+    app = app_factory("eras", WTF_CSRF_ENABLED=True)
+    with LiveServer(app) as server:
+        yield server
+
+
+def _to_the_unit_field(page, base_url):
+    sign_in(page, base_url, "hoa.nt", "Hoa-Demo-2023")
+    expect(page).to_have_url(re.compile(r"/yeu-cau/moi$"))
+    expect(page.get_by_label("Số điện thoại")).to_be_focused()
+    page.keyboard.type("0912 345 678")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # into the category group
+    page.keyboard.press("3")  # "Tra cứu trạng thái hồ sơ"; focus moves on to the unit
+    unit = page.get_by_role("combobox", name="Đơn vị liên quan")
+    expect(unit).to_be_focused()
+    return unit
+
+
+def test_an_ended_unit_is_shown_ended_and_its_successor_picked_with_the_keyboard(eras_server, page):
+    unit = _to_the_unit_field(page, eras_server.url)
+    page.keyboard.type("minh khai")
+    listbox = page.get_by_role("listbox")
+    ended = listbox.get_by_role("group", name=re.compile(r"phường Minh Khai \(quận Hồng Bàng\)"))
+    expect(ended).to_contain_text("đã kết thúc 30/6/2025")
+    successor = ended.get_by_role("option")
+    expect(successor).to_have_count(1)
+    expect(successor).to_contain_text("phường Hồng Bàng")
+    expect(successor).to_contain_text("đơn vị kế thừa")
+    # The ended unit itself is a heading, not a choice.
+    expect(listbox.get_by_role("option", name=re.compile("Minh Khai"))).to_have_count(0)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    expect(successor).to_have_attribute("aria-selected", "true")
+    expect(unit).to_have_attribute("aria-activedescendant", successor.get_attribute("id"))
+    chosen_id = successor.get_attribute("data-id")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".quick-form").screenshot(path=str(ARTIFACTS / "picker-ended-unit.png"))
+
+    page.keyboard.press("Enter")
+    expect(unit).to_have_value("phường Hồng Bàng")
+    expect(page.locator("input[name=unit_id]")).to_have_value(chosen_id)
+    page.keyboard.press("Control+Enter")
+    flash = page.locator(".flash-success")
+    expect(flash).to_contain_text(re.compile(r"Đã lưu HT-\d{4}-\d{4} \(đã đóng\)"))
+    flash.get_by_role("link").click()
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("phường Hồng Bàng")
+    expect(facts.locator(".ended-mark")).to_have_count(0)
+
+
+def test_on_a_2023_call_the_unit_of_that_day_is_offered(eras_server, page):
+    unit = _to_the_unit_field(page, eras_server.url)
+    page.get_by_text("Thêm chi tiết, kênh, thời điểm").click()
+    page.get_by_label("Thời điểm tiếp nhận").fill("2023-09-12T09:00")
+    unit.click()
+    page.keyboard.type("minh khai")
+    option = page.get_by_role("listbox").get_by_role("option").first
+    expect(option).to_contain_text("phường Minh Khai (quận Hồng Bàng)")
+    expect(page.get_by_role("listbox").locator(".ended-mark")).to_have_count(0)
+    page.keyboard.press("Enter")
+    expect(unit).to_have_value("phường Minh Khai (quận Hồng Bàng)")
+    page.keyboard.press("Control+Enter")
+    flash = page.locator(".flash-success")
+    expect(flash).to_contain_text(re.compile(r"Đã lưu HT-2309-\d{4}"))
+    flash.get_by_role("link").click()
+    # Saved in 2023, the unit has ended since: its page says so.
+    expect(page.locator("dl.facts")).to_contain_text(
+        "phường Minh Khai (quận Hồng Bàng) đã kết thúc 30/6/2025"
+    )
