@@ -59,10 +59,16 @@ def end_url(u: Unit) -> str:
 
 
 def errors_beside(html: str, field: str) -> list[str]:
-    """The error messages shown under a form field (``<p class="error" id="field-err">``)."""
+    """The error messages shown under a form field: ``<p class="error" id="field-err">`` and the
+    ``<p class="error">`` right after it (only the first carries the id)."""
+    block = re.search(
+        rf'<p class="error" id="{field}-err">.*?</p>(?:\s*<p class="error">.*?</p>)*', html, re.S
+    )
+    if block is None:
+        return []
     return [
         re.sub(r"\s+", " ", m).strip()
-        for m in re.findall(rf'<p class="error" id="{field}-err">(.*?)</p>', html, re.S)
+        for m in re.findall(r'<p class="error"[^>]*>(.*?)</p>', block.group(0), re.S)
     ]
 
 
