@@ -17,6 +17,22 @@ from .timeutil import next_month, parse_month, previous_month
 
 ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV"}
 KINDS = ("month", "quarter", "half", "nine", "year")
+KIND_LABELS = {
+    "month": "Tháng",
+    "quarter": "Quý",
+    "half": "6 tháng",
+    "nine": "9 tháng",
+    "year": "Năm",
+}
+# The part of a year a period covers, as a form chooses it: the code's tail after the year
+# (``2026-`` + ``Q3``; the whole year has none), grouped by kind, with its words.
+PARTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("Tháng", tuple((f"{m:02d}", f"Tháng {m}") for m in range(1, 13))),
+    ("Quý", tuple((f"Q{q}", f"Quý {ROMAN[q]}") for q in range(1, 5))),
+    ("6 tháng", (("H1", "6 tháng đầu năm"), ("H2", "6 tháng cuối năm"))),
+    ("9 tháng", (("9M", "9 tháng"),)),
+    ("Năm", (("", "Cả năm"),)),
+)
 _CODE = re.compile(r"^(\d{4})(?:-(\d{2})|-Q([1-4])|-H([12])|-(9M))?$", re.IGNORECASE | re.ASCII)
 
 
@@ -108,6 +124,25 @@ class ReportPeriod:
         return f"giai đoạn {_short(self.months[0])}–{_short(self.months[-1])}"
 
     @property
+    def title(self) -> str:
+        """The label at the start of a sentence or a heading: ``Quý III/2026``, ``Năm 2026``."""
+        label = self.label
+        return label[:1].upper() + label[1:]
+
+    @property
+    def kind_label(self) -> str:
+        """What kind of period it is, for lists: ``Tháng``, ``Quý``, ``6 tháng``."""
+        return KIND_LABELS.get(self.kind, "Giai đoạn")
+
+    @property
+    def sort_key(self) -> tuple[date, int]:
+        """Newest last: by the last day, then the longer period after the shorter."""
+        return (self.last_day, len(self.months))
+
+    def contains(self, month: str) -> bool:
+        return month in self.months
+
+    @property
     def same_period_label(self) -> str:
         """``cùng kỳ năm 2025``: the same period of the year before, in a comparison."""
         return f"cùng kỳ năm {self.year - 1}"
@@ -144,6 +179,21 @@ class ReportPeriod:
 
     def __str__(self) -> str:
         return self.code
+
+
+def code_of(year: int | str, part: str) -> str:
+    """The code of a year's part as a form chooses it: ``(2026, "Q3")`` -> ``2026-Q3``,
+    ``(2026, "")`` -> ``2026``. Not checked: ``ReportPeriod.parse`` does that."""
+    year_text = str(year).strip()
+    part_text = (part or "").strip()
+    return f"{year_text}-{part_text}" if part_text else year_text
+
+
+def periods_of_year(year: int) -> tuple[ReportPeriod, ...]:
+    """Every period of a year longer than a month, the whole year first, quarters last."""
+    codes = [f"{year}", f"{year}-9M", f"{year}-H2", f"{year}-H1"]
+    codes += [f"{year}-Q{q}" for q in (4, 3, 2, 1)]
+    return tuple(ReportPeriod.parse(code) for code in codes)
 
 
 def _span(year: int, first_month: int, count: int) -> tuple[str, ...]:

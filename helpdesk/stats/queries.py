@@ -1,19 +1,50 @@
 """Read-side queries for a month's statistics: per-level totals and per-unit rows, summed in SQL.
 
 The report builder may reuse these: they return frozen dataclasses of plain values.
+
+Level and district totals are asked for a month (``"2023-09"``) or a reporting period (anything
+with ``months``, ``first_day`` and ``last_day``: ``helpdesk.periods.ReportPeriod``). Over a period,
+flows are each unit's sum over the period's months, stocks (``STOCK_FIELDS``) are their value in
+the period's latest month that reports them, and the units are those that exist on some day of
+the period. A month is the period of one month: the same query, the same figures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import and_, case, func, literal, or_, select, union
 from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..units.models import LEVELS, Unit
-from ..units.periods import LEVEL_ORDER, exists_during
+from ..units.periods import LEVEL_ORDER, Period, exists_during
 from .models import UNIT_STAT_FIELDS, Activity, CityStat, ControlTotal, UnitStat
+
+# Figures that are a stock (how many there are at the end), not a flow (how many happened): over a
+# period they are the value of its latest month that reports them, never a sum.
+STOCK_FIELDS = frozenset({"payment_procedures"})
+
+
+class MonthSpan(Protocol):
+    """A run of whole months (``helpdesk.periods.ReportPeriod``)."""
+
+    months: Sequence[str]
+
+    @property
+    def first_day(self): ...
+
+    @property
+    def last_day(self): ...
+
+
+def span_of(when: str | MonthSpan) -> tuple[tuple[str, ...], Period]:
+    """The months and the days of a month (``YYYY-MM``) or a period."""
+    if isinstance(when, str):
+        return (when,), Period.month(when)
+    return tuple(when.months), Period(when.first_day, when.last_day)
 
 
 def _rate(part: int | None, whole: int | None) -> float | None:
@@ -95,17 +126,57 @@ def _listed(month: str):
     return and_(exists_during(month), or_(Unit.active.is_(True), UnitStat.id.is_not(None)))
 
 
-def _aggregates() -> list:
-    any_figure = func.coalesce(*(getattr(UnitStat, f) for f in UNIT_STAT_FIELDS)).is_not(None)
+def _period_figures(months: tuple[str, ...]):
+    """Each unit's figures over the months (one row per unit that has a row in any of them):
+    flows summed, stocks from the latest of the months that reports them."""
+    columns = [UnitStat.unit_id.label("unit_id")]
+    for name in UNIT_STAT_FIELDS:
+        col = getattr(UnitStat, name)
+        if name in STOCK_FIELDS and len(months) > 1:
+            latest = (
+                select(func.max(UnitStat.month))
+                .where(UnitStat.month.in_(months), col.is_not(None))
+                .scalar_subquery()
+            )
+            col = case((UnitStat.month == latest, col))
+        columns.append(func.sum(col).label(name))
+    return (
+        select(*columns)
+        .where(UnitStat.month.in_(months))
+        .group_by(UnitStat.unit_id)
+        .subquery("period_figures")
+    )
+
+
+def _aggregates(figures) -> list:
+    """Per-group aggregates over ``figures`` (the columns of ``_period_figures``)."""
+    any_figure = func.coalesce(*(figures.c[f] for f in UNIT_STAT_FIELDS)).is_not(None)
     columns = [
         func.count(Unit.id).label("units"),
         func.count(case((any_figure, 1))).label("reported"),
     ]
     for name in UNIT_STAT_FIELDS:
-        col = getattr(UnitStat, name)
+        col = figures.c[name]
         columns.append(func.sum(col).label(name))
         columns.append(func.count(case((col > 0, 1))).label("pos_" + name))
     return columns
+
+
+def _grouped(key, when: str | MonthSpan):
+    """``SELECT key, aggregates`` over the units listed in the month or period: those that exist
+    on some day of it and are active or have figures in it."""
+    months, days = span_of(when)
+    figures = _period_figures(months)
+    return (
+        select(key, *_aggregates(figures))
+        .select_from(Unit)
+        .outerjoin(figures, figures.c.unit_id == Unit.id)
+        .where(
+            exists_during(days),
+            or_(Unit.active.is_(True), figures.c.unit_id.is_not(None)),
+        )
+        .group_by(key)
+    )
 
 
 def _totals(level: str, row) -> Totals:
@@ -118,19 +189,14 @@ def _totals(level: str, row) -> Totals:
     )
 
 
-def level_totals(month: str) -> dict[str, Totals]:
-    """Each level's totals for the month: the one place level totals are computed.
+def level_totals(when: str | MonthSpan) -> dict[str, Totals]:
+    """Each level's totals for a month or a period: the one place level totals are computed.
 
-    Only the levels that have units in the month are keys (a month after 1/7/2025 has no
-    district level), in report order; a level whose units reported nothing has empty totals.
+    Only the levels that have units in the month (or on some day of the period) are keys (a
+    month after 1/7/2025 has no district level, the year 2025 has it), in report order; a level
+    whose units reported nothing has empty totals. One query.
     """
-    stmt = (
-        select(Unit.level, *_aggregates())
-        .select_from(Unit)
-        .outerjoin(UnitStat, _stat_join(month))
-        .where(_listed(month))
-        .group_by(Unit.level)
-    )
+    stmt = _grouped(Unit.level, when)
     found = {row.level: _totals(row.level, row._mapping) for row in db.session.execute(stmt)}
     return {level: found[level] for level in LEVELS if level in found}
 
@@ -150,15 +216,9 @@ def city_total(totals: dict[str, Totals]) -> Totals:
     )
 
 
-def district_totals(month: str) -> dict[int, Totals]:
-    """Return the totals of each district's communes for the month, keyed by district id."""
-    stmt = (
-        select(Unit.parent_id, *_aggregates())
-        .select_from(Unit)
-        .outerjoin(UnitStat, _stat_join(month))
-        .where(Unit.level == "commune", _listed(month))
-        .group_by(Unit.parent_id)
-    )
+def district_totals(when: str | MonthSpan) -> dict[int, Totals]:
+    """The totals of each district's communes for a month or a period, keyed by district id."""
+    stmt = _grouped(Unit.parent_id, when).where(Unit.level == "commune")
     return {row.parent_id: _totals("commune", row._mapping) for row in db.session.execute(stmt)}
 
 

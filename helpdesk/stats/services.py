@@ -82,6 +82,34 @@ def lock_month(month: str, user_id: int | None, reason: str | None = None) -> Mo
     return lock
 
 
+def lock_months(months, user_id: int | None, reason: str | None = None) -> list[str]:
+    """Lock every one of the months (a reporting period's, when its report is issued); the ones
+    already locked keep their lock. Returns the months locked now, in order. One query to read
+    the locks, whatever the number of months."""
+    months = list(dict.fromkeys(months))
+    locked = set(db.session.scalars(select(MonthLock.month).where(MonthLock.month.in_(months))))
+    now = now_local()
+    added = [m for m in months if m not in locked]
+    for month in added:
+        db.session.add(MonthLock(month=month, locked_at=now, locked_by_id=user_id, reason=reason))
+        record(
+            "lock",
+            "month",
+            month,
+            f"Khóa số liệu tháng {month_label(month)}" + (f": {reason}" if reason else ""),
+            user_id=user_id,
+        )
+    db.session.flush()
+    return added
+
+
+def locked_months(months) -> list[str]:
+    """Those of the months whose statistics are locked, in the given order (one query)."""
+    months = list(months)
+    found = set(db.session.scalars(select(MonthLock.month).where(MonthLock.month.in_(months))))
+    return [m for m in months if m in found]
+
+
 def unlock_month(month: str, user_id: int | None, reason: str) -> None:
     """Make a locked month editable again; the reason goes to the audit log."""
     reason = nfc(reason or "") or ""
