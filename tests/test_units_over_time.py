@@ -5,7 +5,7 @@ One database lives through the 2025 reorganisation: the 09/2023 data set, then t
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -255,10 +255,14 @@ def base_city(app):
             "units.csv:2: parent_code: SA không phải quận, huyện",
         ),
         (
-            "SC,department,Sở,C,,2025-13-01,,",
-            "units.csv:2: valid_from: '2025-13-01' không phải ngày dạng YYYY-MM-DD",
+            "SC,department,Sở,C,,2025-06-30 hello,,",
+            "units.csv:2: valid_from: '2025-06-30 hello' không phải ngày dạng YYYY-MM-DD",
         ),
-        ("SC,department,Sở,C,301,,,", "units.csv:2: parent_code: đơn vị cấp department"),
+        (
+            "SC,department,Sở,C,,2025-13-01,,",
+            "units.csv:2: valid_from: '2025-13-01' không phải ngày có thật (YYYY-MM-DD)",
+        ),
+        ("SC,department,Sở,C,301,,,", "units.csv:2: parent_code: Sở, ngành không có đơn vị cha"),
         (
             "SC,department,Sở,C,,,2025-01-31,SB|bad code",
             "units.csv:2: successor_codes: 'bad code' không phải mã đơn vị",
@@ -387,3 +391,81 @@ def test_an_import_may_end_existing_units_and_the_ending_is_audited(base_city):
     ).all()
     assert any(e.entity_id == "SB@2025-03-01" and "valid_to" in (e.detail or "") for e in entries)
     assert any("successor_codes" in (e.detail or "") for e in entries)
+
+
+# -- an import may not leave data pointing at a unit that no longer exists -----------------------
+
+
+def test_ending_a_unit_that_has_later_tickets_and_statistics_is_refused(eras_app):
+    """The same rule as the admin page's: tickets and statistics after the last day refuse it."""
+    row = "SGDDT,department,Sở,Giáo dục và Đào tạo,,,2025-06-30,SKHCN"
+    report = run_import([csv("units.csv", UNITS_HEADER, row)])
+    errors = errors_of(report)
+    assert any(
+        e.startswith("units.csv:2: valid_to: ") and "phiếu hỗ trợ của đơn vị này nằm ngoài" in e
+        for e in errors
+    ), errors
+    assert any("có số liệu tháng 2025-07, 2025-08 nằm ngoài" in e for e in errors), errors
+    assert CodeIndex.load().on("SGDDT", date(2025, 8, 1)).valid_to is None
+
+
+def test_shortening_a_district_that_outlives_its_communes_is_refused(eras_app):
+    report = run_import(
+        [csv("units.csv", UNITS_HEADER, "303,district,quận,Hồng Bàng,,,2025-05-31,")]
+    )
+    errors = errors_of(report)
+    assert any(
+        e.startswith("units.csv:2: valid_to: đơn vị con ") and "sống lâu hơn đơn vị cha" in e
+        for e in errors
+    ), errors
+
+
+def test_a_blank_end_in_an_old_file_does_not_reopen_an_ended_unit(eras_app):
+    before = unit_count()
+    report = run_import(
+        [csv("units.csv", UNITS_HEADER, "STTTT,department,Sở,Thông tin và Truyền thông,,,,")]
+    )
+    assert errors_of(report) == [
+        "units.csv:2: valid_to: để trống sẽ mở lại Sở Thông tin và Truyền thông (STTTT) đã kết "
+        "thúc ngày 28/02/2025; ghi valid_to 2025-02-28 hoặc bỏ cột valid_to để giữ nguyên"
+    ]
+    # Without the lifetime columns the same row changes nothing.
+    report = run_import(
+        [csv("units.csv", "code,level,kind,name", "STTTT,department,Sở,Thông tin và Truyền thông")]
+    )
+    assert report.ok and report.files[0].unchanged == 1
+    assert unit_count() == before
+
+
+def test_a_partial_units_file_keeps_the_display_order(eras_app):
+    last = db.session.scalar(
+        sa.select(Unit).where(Unit.level == "commune").order_by(Unit.position.desc()).limit(1)
+    )
+    row = (
+        f"{last.code},commune,{last.kind},{last.name},,{last.valid_from or ''},"
+        f"{last.valid_to or ''},"
+    )
+    report = run_import([csv("units.csv", UNITS_HEADER, row)])
+    assert report.ok, errors_of(report)
+    assert report.files[0].unchanged == 1
+    added = run_import([csv("units.csv", UNITS_HEADER, "99999,commune,xã,Mới Thêm,,2026-01-01,,")])
+    assert added.ok, errors_of(added)
+    new = db.session.scalar(sa.select(Unit).where(Unit.code == "99999"))
+    assert new.position == last.position + 1
+
+
+def test_a_month_typed_into_a_spreadsheet_as_a_date_is_read_as_that_month(app):
+    import io
+
+    from openpyxl import Workbook
+
+    run_import([csv("units.csv", UNITS_HEADER, "SA,department,Sở,A,,,,")])
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["month", "unit_code", "received"])
+    sheet.append([datetime(2025, 8, 1), "SA", 12])
+    data = io.BytesIO()
+    book.save(data)
+    report = run_import([("unit_stats.xlsx", data.getvalue())])
+    assert report.ok, errors_of(report)
+    assert db.session.scalar(sa.select(UnitStat.month)) == "2025-08"

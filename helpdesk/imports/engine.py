@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -146,21 +147,26 @@ class Row:
         if not value:
             self.error(column, "bắt buộc, đang để trống")
             return None
+        as_date = _MONTH_AS_DATE.match(value)  # a spreadsheet turned 2025-08 into 1/8/2025
         try:
-            year, mon = parse_month(value)
+            year, mon = parse_month(as_date.group(1) if as_date else value)
         except ValueError:
             self.error(column, f"'{value}' không phải tháng dạng YYYY-MM")
             return None
         return f"{year:04d}-{mon:02d}"
 
     def date(self, column: str) -> date | None:
+        """``YYYY-MM-DD`` (a spreadsheet date cell reads as ``YYYY-MM-DDT00:00``)."""
         value = self.raw(column)
         if not value:
             return None
-        try:
-            return date.fromisoformat(value[:10]) if len(value) in (10, 16, 19) else _bad()
-        except ValueError:
+        if not _DATE_RE.match(value):
             self.error(column, f"'{value}' không phải ngày dạng YYYY-MM-DD")
+            return None
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            self.error(column, f"'{value}' không phải ngày có thật (YYYY-MM-DD)")
             return None
 
     def datetime(self, column: str, required: bool = False) -> datetime | None:
@@ -181,8 +187,8 @@ class Row:
         return parsed.replace(microsecond=0)
 
 
-def _bad():
-    raise ValueError
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}(T00:00(:00)?)?$", re.ASCII)
+_MONTH_AS_DATE = re.compile(r"^(\d{4}-\d{2})-01(T00:00(:00)?)?$", re.ASCII)
 
 
 @dataclass
@@ -270,6 +276,12 @@ def check_headers(table: Table, columns: dict[str, bool], errors: list[RowError]
     return ok
 
 
+def _sort_errors(report: ImportReport, order: list[str]) -> None:
+    """Every file's errors together, in line order (a handler checks in several passes)."""
+    rank = {name: i for i, name in enumerate(order)}
+    report.errors.sort(key=lambda e: (rank.get(e.filename, -1), e.line or 0))
+
+
 def collect_files(paths: Iterable[str | Path]) -> list[tuple[str, bytes]]:
     """Expand directories into their known files; read every file's bytes."""
     files: list[tuple[str, bytes]] = []
@@ -338,6 +350,7 @@ def run_import(
             report.warnings.extend(import_warnings(report))
         if report.errors or dry_run:
             db.session.rollback()
+            _sort_errors(report, [t.filename for t in tables])
             return report
         changed = sum(f.added + f.updated for f in report.files)
         if changed:  # a re-import that changes nothing leaves no trace, not even here

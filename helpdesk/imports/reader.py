@@ -6,7 +6,7 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import PurePath
 
 from ..textutil import nfc
@@ -61,7 +61,10 @@ def _cell_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
-        return value.isoformat(timespec="minutes") if value.time() else value.date().isoformat()
+        # A time object is always true: midnight is a date cell.
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..audit import record
 from ..auth.models import ROLES, User
 from ..extensions import db
+from ..formatting import report_date
 from ..reports.models import ORGANISATION_KEYS, OrgSetting
 from ..stats.models import UNIT_STAT_FIELDS, Activity, CityStat, MonthLock, UnitStat
 from ..textutil import fold
@@ -19,6 +20,7 @@ from ..units.models import LEVELS, Unit, unit_successors
 from .engine import FileSummary, ImportContext, ImportReport, Row, RowChange, upsert
 from .reader import Table
 
+LEVEL_NAMES = {"department": "Sở, ngành", "district": "quận, huyện", "commune": "xã, phường"}
 CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -120,6 +122,20 @@ class UnitsHandler:
             current = by_key.get((code, valid_from)) if code else None
             # Without the column, the stored lifetime stays (the 2023 files after 2025's).
             valid_to = row.date("valid_to") if has_to else getattr(current, "valid_to", None)
+            if (
+                has_to
+                and current is not None
+                and current.valid_to is not None
+                and not row.raw("valid_to")
+            ):
+                # A blank would re-open a unit that ended (an old file imported again after the
+                # reorganisation): refused; an admin re-opens a unit from its page.
+                row.error(
+                    "valid_to",
+                    f"để trống sẽ mở lại {current.full_name} ({code}) đã kết thúc ngày "
+                    f"{report_date(current.valid_to)}; ghi valid_to "
+                    f"{current.valid_to.isoformat()} hoặc bỏ cột valid_to để giữ nguyên",
+                )
             successor_codes = []
             for part in row.raw("successor_codes").split("|"):
                 part = part.strip()
@@ -134,10 +150,10 @@ class UnitsHandler:
                     "valid_to",
                     f"{valid_to.isoformat()} trước valid_from ({valid_from.isoformat()})",
                 )
-            if successor_codes and valid_to is None:
+            if successor_codes and valid_to is None and not row.raw("valid_to"):
                 row.error("successor_codes", "đơn vị có đơn vị kế thừa phải có valid_to")
             if level and level != "commune" and parent_code:
-                row.error("parent_code", f"đơn vị cấp {level} không có đơn vị cha")
+                row.error("parent_code", f"{LEVEL_NAMES[level]} không có đơn vị cha")
             if code and not _first_seen(
                 row, seen, (code, valid_from), "code", f"mã {code} (valid_from {valid_from or '-'})"
             ):
@@ -229,7 +245,8 @@ class UnitsHandler:
                     )
                 elif fitting[0]["level"] != "district":
                     row.error(
-                        "parent_code", f"{parent} không phải quận, huyện (là {fitting[0]['level']})"
+                        "parent_code",
+                        f"{parent} không phải quận, huyện (là {LEVEL_NAMES[fitting[0]['level']]})",
                     )
                 else:
                     v["parent_key"] = (parent, fitting[0]["valid_from"])
@@ -249,12 +266,8 @@ class UnitsHandler:
                     else:
                         keys.append((successor, found[0]["valid_from"]))
                 v["successor_keys"] = keys
-        # The level a parent must have was checked; positions follow the file's order per level.
-        positions: dict[str, int] = defaultdict(int)
-        for _row, v in parsed:
-            if v["level"]:
-                positions[v["level"]] += 1
-                v["position"] = positions[v["level"]]
+        self._check_stored_references(parsed, final, lifetime)
+        self._positions(parsed, stored)
         # Good rows are written even when others are bad (the import rolls back anyway), so
         # that later files of the same import are checked against these units.
         good = [(row, v) for row, v in parsed if row.ok]
@@ -316,6 +329,143 @@ class UnitsHandler:
                     user_id=ctx.actor_id,
                 )
         summary.changes.sort(key=lambda c: c.line)
+
+    @staticmethod
+    def _positions(parsed, stored) -> None:
+        """Row order is display order within a level. When the file lists the stored units of a
+        level in their stored order (a partial file, or last era's file again), they keep their
+        positions and new units come after them; otherwise the file's order is the new order."""
+        by_level: dict[str, list[dict]] = defaultdict(list)
+        for _row, v in parsed:
+            if v["level"]:
+                by_level[v["level"]].append(v)
+        highest: dict[str, int] = defaultdict(int)
+        for unit in stored:
+            highest[unit.level] = max(highest[unit.level], unit.position)
+        for level, items in by_level.items():
+            kept = [v["current"].position for v in items if v["current"] is not None]
+            if all(a < b for a, b in zip(kept, kept[1:], strict=False)):
+                following = highest[level]
+                for v in items:
+                    if v["current"] is not None:
+                        v["position"] = v["current"].position
+                    else:
+                        following += 1
+                        v["position"] = following
+            else:
+                for position, v in enumerate(items, start=1):
+                    v["position"] = position
+
+    @staticmethod
+    def _check_stored_references(parsed, final: dict, lifetime) -> None:
+        """A stored unit whose lifetime the file shortens must still cover what refers to it:
+        its tickets (by opened_at), its statistics (by month), its children (over their whole
+        lifetime) and the units that name it as successor (on the day after they end)."""
+        from ..units.periods import Period
+
+        narrowed = {}
+        for row, v in parsed:
+            unit = v["current"]
+            if unit is None or not row.ok:
+                continue
+            if (v["valid_from"], v["valid_to"]) != (unit.valid_from, unit.valid_to):
+                narrowed[unit.id] = (row, v)
+        if not narrowed:
+            return
+
+        def inside(v: dict, first, last) -> bool:
+            return (v["valid_from"] is None or v["valid_from"] <= first) and (
+                v["valid_to"] is None or last <= v["valid_to"]
+            )
+
+        def column(v: dict) -> str:
+            return "valid_to" if v["valid_to"] is not None else "valid_from"
+
+        ids = list(narrowed)
+        tickets = db.session.execute(
+            select(
+                Ticket.unit_id,
+                func.count(),
+                func.min(Ticket.opened_at),
+                func.max(Ticket.opened_at),
+            )
+            .where(Ticket.unit_id.in_(ids))
+            .group_by(Ticket.unit_id)
+        ).all()
+        for unit_id, _n, first, last in tickets:
+            row, v = narrowed[unit_id]
+            if inside(v, first.date(), last.date()):
+                continue
+            outside = db.session.scalar(
+                select(func.count()).where(
+                    Ticket.unit_id == unit_id,
+                    (Ticket.opened_at < datetime.combine(v["valid_from"] or date.min, time()))
+                    | (
+                        Ticket.opened_at
+                        >= datetime.combine(
+                            (v["valid_to"] or date.max - timedelta(days=1)) + timedelta(days=1),
+                            time(),
+                        )
+                    ),
+                )
+            )
+            row.error(
+                column(v),
+                f"{outside} phiếu hỗ trợ của đơn vị này nằm ngoài thời gian tồn tại mới "
+                f"({lifetime(v)}); hãy chuyển chúng sang đơn vị kế thừa trước",
+            )
+        months = db.session.execute(
+            select(UnitStat.unit_id, UnitStat.month)
+            .where(UnitStat.unit_id.in_(ids))
+            .order_by(UnitStat.unit_id, UnitStat.month)
+        ).all()
+        outside_months: dict[int, list[str]] = defaultdict(list)
+        for unit_id, month in months:
+            _row, v = narrowed[unit_id]
+            period = Period.month(month)
+            if not (
+                (v["valid_from"] is None or v["valid_from"] <= period.last)
+                and (v["valid_to"] is None or period.first <= v["valid_to"])
+            ):
+                outside_months[unit_id].append(month)
+        for unit_id, found in outside_months.items():
+            row, v = narrowed[unit_id]
+            row.error(
+                column(v),
+                f"có số liệu tháng {', '.join(found)} nằm ngoài thời gian tồn tại mới "
+                f"({lifetime(v)})",
+            )
+        children = db.session.execute(
+            select(Unit.parent_id, Unit.code, Unit.valid_from).where(Unit.parent_id.in_(ids))
+        ).all()
+        for parent_id, code, valid_from in children:
+            row, v = narrowed[parent_id]
+            child = final.get((code, valid_from))
+            if child is None or child.get("row") is not None:
+                continue  # a child in the file was checked against its parent already
+            if not inside(v, child["valid_from"] or date.min, child["valid_to"] or date.max):
+                row.error(
+                    column(v),
+                    f"đơn vị con {code} ({lifetime(child)}) sẽ sống lâu hơn đơn vị cha "
+                    f"({lifetime(v)})",
+                )
+        predecessors = db.session.execute(
+            select(unit_successors.c.successor_id, Unit.code, Unit.valid_from)
+            .join(Unit, Unit.id == unit_successors.c.unit_id)
+            .where(unit_successors.c.successor_id.in_(ids))
+        ).all()
+        for successor_id, code, valid_from in predecessors:
+            row, v = narrowed[successor_id]
+            before = final.get((code, valid_from))
+            if before is None or before.get("row") is not None or before["valid_to"] is None:
+                continue
+            day = before["valid_to"] + timedelta(days=1)
+            if not inside(v, day, day):
+                row.error(
+                    column(v),
+                    f"là đơn vị kế thừa của {code} từ ngày {day.isoformat()}, nằm ngoài thời "
+                    f"gian tồn tại mới ({lifetime(v)})",
+                )
 
 
 def _codes(units) -> str | None:

@@ -267,7 +267,7 @@ class CodeIndex:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            names = "; ".join(f"{u.full_name} ({u.lifetime})" for u in found)
+            names = "; ".join(f"{u.full_name} ({u.lifetime or 'không giới hạn'})" for u in found)
             raise UnitNotFound(f"mã {code} chỉ {len(found)} đơn vị trong kỳ này: {names}")
         # Nothing then: the unit before the period (ended) or after it (not yet created).
         before = [u for u in units if u.valid_to is not None and u.valid_to < when.first]
