@@ -40,13 +40,17 @@ _CHAR_PX, _ENTRY_PX, _LEGEND_PX = 5.6, 40, 720
 Series = tuple[tuple[str, tuple[int | None, ...]], ...]
 
 
-def line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
+def line_chart(
+    months: tuple[str, ...], series: Series, title: str, empty: str = "Không có số liệu"
+) -> bytes:
     """An SVG line chart of monthly counts; cached by its data (the output is deterministic).
 
     A month without a value breaks the line there; the last value is written beside the line's
-    end when the series has one in the last month.
+    end when the series has one in the last month. With no series at all (no category had a
+    ticket in the 12 months) the axes say ``empty`` and there is no legend: matplotlib has
+    nothing to put in one.
     """
-    return _line_chart(tuple(months), tuple((s, tuple(v)) for s, v in series), title)
+    return _line_chart(tuple(months), tuple((s, tuple(v)) for s, v in series), title, empty)
 
 
 def legend_columns(labels: list[str], most: int = 4) -> int:
@@ -71,7 +75,7 @@ def legend_columns(labels: list[str], most: int = 4) -> int:
 
 
 @lru_cache(maxsize=256)
-def _line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
+def _line_chart(months: tuple[str, ...], series: Series, title: str, empty: str) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -111,13 +115,25 @@ def _line_chart(months: tuple[str, ...], series: Series, title: str) -> bytes:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: number(int(v))))
         ax.set_title(title, loc="left", fontsize=10, fontweight="bold")
-        ax.legend(
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
-            ncol=legend_columns([label for label, _values in series]),
-            frameon=False,
-            fontsize=8,
-        )
+        if series:
+            ax.legend(
+                loc="upper center",
+                bbox_to_anchor=(0.5, -0.12),
+                ncol=legend_columns([label for label, _values in series]),
+                frameon=False,
+                fontsize=8,
+            )
+        else:
+            ax.text(
+                0.5,
+                0.5,
+                empty,
+                transform=ax.transAxes,
+                ha="center",
+                va="center",
+                fontsize=10,
+                color="#4a5563",
+            )
         out = io.BytesIO()
         fig.savefig(out, format="svg", metadata={"Date": None, "Creator": None})
     return out.getvalue()
