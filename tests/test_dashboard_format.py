@@ -81,3 +81,18 @@ def test_chart_legends_take_as_many_columns_as_fit():
     ]
     assert legend_columns(categories_2025) == 2
     assert legend_columns(["x" * 200, "y" * 200]) == 1
+
+
+def test_periods_in_headings_and_sentences():
+    from helpdesk.periods import ReportPeriod
+
+    assert fmt.title("quý III/2025") == "Quý III/2025"  # not Jinja's "Quý iii/2025"
+    assert fmt.period_short(ReportPeriod.parse("2023-09")) == "9/2023"
+    assert fmt.period_short(ReportPeriod.parse("2025-Q3")) == "Quý III/2025"
+    assert fmt.period_short(ReportPeriod.parse("2025-H1")) == "6 tháng đầu năm 2025"
+    assert fmt.period_short(ReportPeriod.parse("2025")) == "Năm 2025"
+    assert fmt.period_short(ReportPeriod.parse("2025-9M").previous()) == "Giai đoạn 4/2024–12/2024"
+    assert fmt.months_phrase(["2025-09"]) == "tháng 9/2025"
+    assert fmt.months_phrase(["2025-09", "2025-08"]) == "các tháng 8/2025, 9/2025"
+    months = ["2025-01", "2025-02", "2025-03", "2025-06", "2025-11", "2025-12", "2026-01"]
+    assert fmt.months_phrase(months) == "các tháng 1/2025–3/2025, 6/2025, 11/2025–1/2026"

@@ -1,4 +1,4 @@
-"""How the dashboard writes its figures in Vietnamese: changes, rates, durations, months."""
+"""How the dashboard writes its figures in Vietnamese: changes, rates, durations, periods."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from markupsafe import Markup, escape
 
 from .. import formatting
 from ..formatting import percent
-from ..timeutil import parse_month
+from ..periods import ReportPeriod
+from ..timeutil import next_month, parse_month
 
 MINUS = "\u2212"  # a real minus sign: a hyphen would read as a dash
 
@@ -38,6 +39,40 @@ def month_short(month: str) -> str:
     """``2023-09`` -> ``9/2023`` (chart axes, table headers)."""
     year, mon = parse_month(month)
     return f"{mon}/{year}"
+
+
+def title(text: str) -> str:
+    """The first letter in capitals, the rest untouched (``Quý III/2025``; Jinja's
+    ``capitalize`` would write ``Quý iii/2025``)."""
+    return text[:1].upper() + text[1:]
+
+
+def period_short(period: ReportPeriod) -> str:
+    """A column heading: ``9/2023`` for a month, ``Quý III/2025``, ``Năm 2025`` otherwise."""
+    if len(period.months) == 1:
+        return month_short(period.months[0])
+    return title(period.label)
+
+
+def months_phrase(months) -> str:
+    """``tháng 9/2025``; ``các tháng 8/2025, 9/2025``; three or more months in a row as a
+    range: ``các tháng 1/2025–6/2025, 9/2025``."""
+    months = sorted(months)
+    if len(months) == 1:
+        return month_label(months[0])
+    runs: list[list[str]] = []
+    for m in months:
+        if runs and next_month(runs[-1][-1]) == m:
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    parts = []
+    for run in runs:
+        if len(run) >= 3:
+            parts.append(f"{month_short(run[0])}–{month_short(run[-1])}")
+        else:
+            parts += [month_short(m) for m in run]
+    return "các tháng " + ", ".join(parts)
 
 
 def change(value: int) -> str:

@@ -1,17 +1,23 @@
-"""The supervisors' month dashboard: every figure computed by SQL aggregation.
+"""The supervisors' dashboard for a period: every figure computed by SQL aggregation.
 
-``build_month(month, today)`` runs a fixed number of queries (categories; the month's units,
-``units_in``; a 12-month trend by audience x category, by unit level, and the levels' lifetimes;
-the month's small dimensions and operator names; unit x category; resolution-time buckets; unit
-statistics) whatever the number of tickets or units, and returns frozen dataclasses of plain
-values. Nothing here reads the request or loads a ticket row.
+A period is a month, a quarter, six or nine months or a year (``helpdesk.periods.ReportPeriod``).
+``build_period(period, today)`` runs ten queries (categories; the period's units, ``units_in``;
+the tickets by month x audience x category over the trend and both compared periods, by month x
+unit level, and the levels' lifetimes; the period's small dimensions and operator names; unit x
+category; resolution-time buckets; unit statistics) whatever the number of tickets, units or
+months, and returns frozen dataclasses of plain values. Nothing here reads the request or loads
+a ticket row. ``build_month(month, today)`` is the same for one month.
 
-Units change over time (departments merged on 1/3/2025, districts abolished on 1/7/2025): the
-month's tables list only the units and levels of that month, and the trend shows each level in
-the months it existed (a gap, None, in the others) beside the city total, which continues.
+The period's tickets are those opened in its months; each count is compared with the period of
+equal length just before (``ReportPeriod.previous``). Units change over time (departments merged
+on 1/3/2025, districts abolished on 1/7/2025): the tables list the units and levels that exist on
+some day of the period (a 2025 year has districts, until 6/2025), and the 12-month trend ending
+with the period's last month shows each level in the months it existed (a gap, None, in the
+others) beside the city total, which continues.
 
 Every count carries ``params``: the GET parameters of the ticket list (``tickets.index``) that
-list exactly the counted tickets. The template turns them into links; tests check each one.
+list exactly the counted tickets (``month`` for a month, ``from``/``to`` dates for a longer
+period). The template turns them into links; tests check each one.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sqlalchemy import (
 
 from ..auth.models import User
 from ..extensions import db
+from ..periods import ReportPeriod
 from ..stats.models import CityStat, UnitStat
 from ..tickets.models import (
     AUDIENCE_LABELS,
@@ -48,7 +55,7 @@ from ..tickets.models import (
 )
 from ..tickets.queries import DONE_STATUSES, TicketFilter, ticket_conditions
 from ..timeutil import parse_month, previous_month
-from ..units.models import LEVELS, Unit, level_label
+from ..units.models import LEVELS, Unit, commune_phrase, level_label
 from ..units.periods import LevelInfo, Period, PeriodUnit, exists_during, units_in
 from .format import month_short
 
@@ -154,7 +161,7 @@ class LateUnitRow:
 
 @dataclass(frozen=True)
 class Resolution:
-    total: Count  # every ticket opened in the month
+    total: Count  # every ticket opened in the period
     done: Count  # resolved or closed
     timed: int  # of those, with a resolution time (resolved_at set)
     same_day: Count
@@ -182,9 +189,9 @@ class TrendSeries:
 
 
 @dataclass(frozen=True)
-class MonthDashboard:
-    month: str
-    previous: str
+class Dashboard:
+    period: ReportPeriod
+    previous: ReportPeriod  # the period of equal length just before, compared with
     today: date
     blocks: tuple[AudienceBlock, ...]
     total: Count
@@ -195,7 +202,7 @@ class MonthDashboard:
     by_level: tuple[LabelledCount, ...]
     by_district: tuple[DistrictRow, ...]
     resolution: Resolution
-    # Every unit with tickets or a received figure this month, most tickets first.
+    # Every unit of the period with tickets or a received figure, most tickets first.
     units: tuple[UnitRow, ...]
     late_units: tuple[LateUnitRow, ...]
     late_category: str | None  # label of the late-dossier category, if it exists
@@ -204,20 +211,40 @@ class MonthDashboard:
     trend_categories: tuple[TrendSeries, ...]
     trend_total: TrendSeries  # every ticket, month by month, across the reorganisations
     trend_levels: tuple[TrendSeries, ...]  # tickets per unit level; gaps where it did not exist
-    levels: tuple[LevelInfo, ...] = ()  # the month's levels (units_in(month).levels)
-    stats_reported: bool = field(default=False)  # any unit_stats row for the month
+    levels: tuple[LevelInfo, ...] = ()  # the period's levels (units_in(period).levels)
+    # The period's months that have procedure statistics (any unit_stats row).
+    stats_months: tuple[str, ...] = field(default=())
+    # The kinds of the communes under the period's districts (``xã, phường, thị trấn``; a 2025
+    # year's đặc khu never had a district); empty without districts.
+    district_phrase: str = ""
+
+    @property
+    def code(self) -> str:
+        """The period's code, as in the URL: ``2025-09``, ``2025-Q3``, ``2025``."""
+        return self.period.code
+
+    @property
+    def stats_reported(self) -> bool:
+        return bool(self.stats_months)
+
+    @property
+    def missing_stats_months(self) -> tuple[str, ...]:
+        """The period's months without procedure statistics (its received figures leave them
+        out)."""
+        return tuple(m for m in self.period.months if m not in self.stats_months)
 
     def block(self, audience: str) -> AudienceBlock | None:
         return next((b for b in self.blocks if b.audience == audience), None)
 
     def level_label(self, level: str) -> str:
-        """The level as the month names it (``Cấp xã, phường, đặc khu`` in 2025-08)."""
+        """The level as the period names it (``Cấp xã, phường, đặc khu`` in 2025-08)."""
         info = next((i for i in self.levels if i.level == level), None)
         return info.label if info else level_label(level)
 
     @property
     def commune_phrase(self) -> str:
-        """``xã, phường, thị trấn`` (2023), ``xã, phường, đặc khu`` (2025-08)."""
+        """``xã, phường, thị trấn`` (2023), ``xã, phường, đặc khu`` (2025-08), all four in a
+        2025 year."""
         info = next((i for i in self.levels if i.level == "commune"), None)
         return info.phrase if info else ""
 
@@ -300,38 +327,60 @@ def _count(value: int, params: Params | None) -> Count:
     return Count(int(value or 0), params)
 
 
+def period_params(period: ReportPeriod) -> Params:
+    """The ticket list's parameters for the tickets opened in ``period``: ``month`` for a month,
+    ``from``/``to`` (its first and last day) for a longer period."""
+    if len(period.months) == 1:
+        return {"month": period.months[0]}
+    return {"from": period.first_day.isoformat(), "to": period.last_day.isoformat()}
+
+
+def as_report_period(value: str | ReportPeriod) -> ReportPeriod:
+    """A period from its code (``2025-09``, ``2025-Q3``, ``2025``); PeriodError if it is none."""
+    return value if isinstance(value, ReportPeriod) else ReportPeriod.parse(value)
+
+
 # ---------------------------------------------------------------------------------------------
-# The month dashboard: the queries first (each run once), then one function per figure group.
+# The dashboard: the queries first (each run once), then one function per figure group.
 
 
-def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> MonthDashboard:
-    """Compute every figure of the dashboard for ``month`` (``YYYY-MM``), overdue as of today.
+def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> Dashboard:
+    """Every figure of the dashboard for ``month`` (``YYYY-MM``; ValueError otherwise)."""
+    return build_period(ReportPeriod.of_month(month), today, late_category)
+
+
+def build_period(
+    period: ReportPeriod | str, today: date, late_category: str = LATE_CATEGORY
+) -> Dashboard:
+    """Compute every figure of the dashboard for ``period``, overdue as of today (ten queries,
+    whatever the period's length).
 
     ``late_category`` is the code of the category counted as late-dossier complaints.
     """
-    parse_month(month)
-    prev = previous_month(month)
-    base: Params = {"month": month}
+    period = as_report_period(period)
+    prev = period.previous()
+    base = period_params(period)
+    last = period.months[-1]
 
     categories = _categories()
-    units = units_in(month)
-    trend = _trend(trend_window(month), categories)
-    dims = _month_dimensions(month, today)
-    unit_counts = _unit_category_counts(month)
-    buckets = _resolution_buckets(month, today)
-    stats = _unit_stats(month)
+    units = units_in(Period(period.first_day, period.last_day))
+    trend = _trend(trend_window(last), categories, counted=period.months + prev.months)
+    dims = _period_dimensions(period, today)
+    unit_counts = _unit_category_counts(period)
+    buckets = _resolution_buckets(period, today)
+    stats = _unit_stats(period)
 
     late = _late_category(categories, late_category)
     tally = _tally_units(unit_counts, units, late)
     by_channel, by_status, by_operator = _small_dimensions(base, dims)
-    total = _count(trend.by_month[month], dict(base))
-    return MonthDashboard(
-        month=month,
+    total = _count(trend.months_total(period.months), dict(base))
+    return Dashboard(
+        period=period,
         previous=prev,
         today=today,
-        blocks=_audience_blocks(month, prev, categories, trend),
+        blocks=_audience_blocks(period, prev, categories, trend),
         total=total,
-        previous_total=_count(trend.by_month[prev], {"month": prev}),
+        previous_total=_count(trend.months_total(prev.months), period_params(prev)),
         by_channel=by_channel,
         by_status=by_status,
         by_operator=by_operator,
@@ -347,7 +396,8 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
         trend_total=trend.total,
         trend_levels=trend.levels,
         levels=units.levels,
-        stats_reported=stats.reported,
+        stats_months=stats.months,
+        district_phrase=_district_phrase(units.units),
     )
 
 
@@ -361,21 +411,27 @@ def latest_month(upto: str) -> str | None:
     return db.session.scalar(select(func.max(newest.c.month)))
 
 
-# -- the month's queries ----------------------------------------------------------------------
+# -- the period's queries ---------------------------------------------------------------------
 #
-# The list's month filter is opened_month = m AND an opened_at range (for its sorted pages); the
-# two say the same thing, and the range alone leads SQLite's planner to the opened_at indexes and
-# a lookup per ticket. The counts use the column the covering index leads with; tests check
-# every count against the list's own filter.
+# The list's month filter is opened_month = m AND an opened_at range (for its sorted pages); its
+# from/to filter is an opened_at range. Each says the same as the month column (opened_month is
+# the month of opened_at), and the range alone leads SQLite's planner to the opened_at indexes
+# and a lookup per ticket. The counts use the column the covering index leads with (one month,
+# or a range of months); tests check every count against the list's own filter.
 
 
-def _in_month(month: str) -> ColumnElement[bool]:
-    return Ticket.opened_month == month
+def _in_period(period: ReportPeriod) -> ColumnElement[bool]:
+    """The period's months. A list, not a range: SQLite plans ``IN`` as one index seek per
+    month and keeps to the covering index, where a range of months (estimated as a large part
+    of the table) leads it to ix_tickets_status_opened and a lookup per ticket."""
+    if len(period.months) == 1:
+        return Ticket.opened_month == period.months[0]
+    return Ticket.opened_month.in_(period.months)
 
 
 @dataclass(frozen=True)
 class _Dimensions:
-    """The month's tickets by channel, status and operator, and two flags counted alongside."""
+    """The period's tickets by channel, status and operator, and two flags counted alongside."""
 
     channel: dict[str, int]
     status: dict[str, int]
@@ -385,7 +441,7 @@ class _Dimensions:
     overdue: int
 
 
-def _month_dimensions(month: str, today: date) -> _Dimensions:
+def _period_dimensions(period: ReportPeriod, today: date) -> _Dimensions:
     """Channel x status x operator in one pass, then the operators' names (two queries)."""
     same_day = _where(today, same_day=True)
     overdue = _where(today, overdue=True)
@@ -399,7 +455,7 @@ def _month_dimensions(month: str, today: date) -> _Dimensions:
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((Ticket.resolved_at.is_not(None), 1), else_=0)),
         )
-        .where(_in_month(month))
+        .where(_in_period(period))
         .group_by(Ticket.channel, Ticket.status, Ticket.operator_id)
     ).all()
     channel_n: dict[str, int] = defaultdict(int)
@@ -425,16 +481,16 @@ def _month_dimensions(month: str, today: date) -> _Dimensions:
     return _Dimensions(channel_n, status_n, operator_n, names, same_day_n, overdue_n)
 
 
-def _unit_category_counts(month: str) -> list:
-    """The month's tickets by unit x category, with each unit's level and parent (one query).
+def _unit_category_counts(period: ReportPeriod) -> list:
+    """The period's tickets by unit x category, with each unit's level and parent (one query).
 
-    The level and parent come from the unit itself, not from the month's units: a ticket filed
-    against a unit that does not exist in the month (imported data) is still counted as the
+    The level and parent come from the unit itself, not from the period's units: a ticket filed
+    against a unit that does not exist in the period (imported data) is still counted as the
     ticket list's ``level`` and ``district`` filters count it.
     """
     counts = (
         select(Ticket.unit_id, Ticket.category_id, func.count().label("n"))
-        .where(_in_month(month))
+        .where(_in_period(period))
         .group_by(Ticket.unit_id, Ticket.category_id)
         .subquery()
     )
@@ -445,8 +501,8 @@ def _unit_category_counts(month: str) -> list:
     ).all()
 
 
-def _resolution_buckets(month: str, today: date) -> list[tuple[int, int]]:
-    """Resolution-time histogram of the month's resolved and closed tickets (one query).
+def _resolution_buckets(period: ReportPeriod, today: date) -> list[tuple[int, int]]:
+    """Resolution-time histogram of the period's resolved and closed tickets (one query).
 
     Grouping by the exact minute first computes each duration once (SQLite would otherwise
     evaluate it again in every branch of the bucket CASE); the outer query then buckets a few
@@ -455,7 +511,7 @@ def _resolution_buckets(month: str, today: date) -> list[tuple[int, int]]:
     minutes = _minutes_expr()
     by_minute = (
         select(minutes.label("minutes"), func.count().label("n"))
-        .where(_in_month(month), _where(today, statuses=DONE), Ticket.resolved_at.is_not(None))
+        .where(_in_period(period), _where(today, statuses=DONE), Ticket.resolved_at.is_not(None))
         .group_by(minutes)
         .subquery()
     )
@@ -470,35 +526,53 @@ def _resolution_buckets(month: str, today: date) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class _Stats:
-    """The month's procedure statistics, by unit id (rows of that month for that unit)."""
+    """The period's procedure statistics by unit id: each figure summed over the months that
+    report it (None: no month of the period reports it for that unit)."""
 
     received: dict[int, int | None]
     online: dict[int, int | None]
-    reported: bool  # any unit_stats row for the month
+    months: tuple[str, ...]  # the period's months with any unit_stats row
 
 
-def _unit_stats(month: str) -> _Stats:
+def _unit_stats(period: ReportPeriod) -> _Stats:
+    first, last = period.months[0], period.months[-1]
     rows = db.session.execute(
-        select(UnitStat.unit_id, UnitStat.received, UnitStat.online).where(UnitStat.month == month)
+        select(UnitStat.month, UnitStat.unit_id, UnitStat.received, UnitStat.online).where(
+            UnitStat.month >= first, UnitStat.month <= last
+        )
     ).all()
-    return _Stats(
-        {r.unit_id: r.received for r in rows}, {r.unit_id: r.online for r in rows}, bool(rows)
-    )
+    received: dict[int, int | None] = {}
+    online: dict[int, int | None] = {}
+    for _month, unit_id, rec, onl in rows:
+        received[unit_id] = _add(received.get(unit_id), rec)
+        online[unit_id] = _add(online.get(unit_id), onl)
+    months = tuple(sorted({r.month for r in rows}))
+    return _Stats(received, online, months)
+
+
+def _add(total: int | None, value: int | None) -> int | None:
+    """A sum in which a missing figure is left out, and None while every one is missing."""
+    if value is None:
+        return total
+    return value if total is None else total + value
 
 
 # -- figure groups ----------------------------------------------------------------------------
 
 
-def _audience_blocks(month: str, prev: str, categories, trend: Trend) -> tuple[AudienceBlock, ...]:
-    """Audience x category, each against the previous month."""
-    by_cat, by_aud = trend.by_month_cat, trend.by_month_aud
+def _audience_blocks(
+    period: ReportPeriod, prev: ReportPeriod, categories, trend: Trend
+) -> tuple[AudienceBlock, ...]:
+    """Audience x category, each against the previous period of equal length."""
+    now_base, prev_base = period_params(period), period_params(prev)
     blocks = []
     for audience in AUDIENCES:
         rows = []
         for c in categories:
             if c.audience != audience:
                 continue
-            now_n, prev_n = by_cat[month, c.id], by_cat[prev, c.id]
+            now_n = trend.category_total(period.months, c.id)
+            prev_n = trend.category_total(prev.months, c.id)
             if not c.active and not now_n and not prev_n:
                 continue
             params = {"audience": audience, "category": c.code}
@@ -507,8 +581,8 @@ def _audience_blocks(month: str, prev: str, categories, trend: Trend) -> tuple[A
                     c.code,
                     c.label,
                     audience,
-                    _count(now_n, {"month": month} | params),
-                    _count(prev_n, {"month": prev} | params),
+                    _count(now_n, now_base | params),
+                    _count(prev_n, prev_base | params),
                 )
             )
         blocks.append(
@@ -516,8 +590,14 @@ def _audience_blocks(month: str, prev: str, categories, trend: Trend) -> tuple[A
                 audience,
                 AUDIENCE_LABELS[audience],
                 tuple(rows),
-                _count(by_aud[month, audience], {"month": month, "audience": audience}),
-                _count(by_aud[prev, audience], {"month": prev, "audience": audience}),
+                _count(
+                    trend.audience_total(period.months, audience),
+                    now_base | {"audience": audience},
+                ),
+                _count(
+                    trend.audience_total(prev.months, audience),
+                    prev_base | {"audience": audience},
+                ),
             )
         )
     return tuple(blocks)
@@ -573,18 +653,18 @@ def _late_category(categories, code: str) -> _Late:
 
 @dataclass(frozen=True)
 class _UnitTally:
-    """The month's tickets added up by unit, by level and by district."""
+    """The period's tickets added up by unit, by level and by district."""
 
     unit: dict[int, int]
     unit_late: dict[int, int]
-    level: dict[str | None, int]  # None: no unit, or a level the month does not have
+    level: dict[str | None, int]  # None: no unit, or a level the period does not have
     district: dict[int, int]  # the district and its communes
     district_late: dict[int, int]
 
 
 def _tally_units(rows, units, late: _Late) -> _UnitTally:
-    """Add the unit x category counts up. Levels and districts are the month's: a ticket whose
-    unit's level the month does not have goes to "no unit"; a district counts the tickets of
+    """Add the unit x category counts up. Levels and districts are the period's: a ticket whose
+    unit's level the period does not have goes to "no unit"; a district counts the tickets of
     every unit that is it or under it, as the list's ``district`` filter does."""
     month_levels = set(units.level_names)
     district_ids = {u.id for u in units.of_level("district")}
@@ -617,7 +697,7 @@ def _district_of(unit_id: int | None, parent_id: int | None, district_ids: set[i
 
 
 def _by_level(base: Params, levels: tuple[LevelInfo, ...], tally: _UnitTally):
-    """The month's levels only, named as the month names them; then tickets with no unit."""
+    """The period's levels only, named as the period names them; then tickets with no unit."""
     rows = [
         LabelledCount(
             info.level, info.label, _count(tally.level[info.level], base | {"level": info.level})
@@ -632,7 +712,8 @@ def _by_level(base: Params, levels: tuple[LevelInfo, ...], tally: _UnitTally):
 def _by_district(
     base: Params, units: tuple[PeriodUnit, ...], tally: _UnitTally, stats: _Stats, late: _Late
 ) -> tuple[DistrictRow, ...]:
-    """Each of the month's districts with its communes; empty for a month without districts."""
+    """Each of the period's districts with its communes; empty for a period without districts
+    (any since 7/2025)."""
     district_ids = {u.id for u in units if u.level == "district"}
     if not district_ids:
         return ()
@@ -663,13 +744,19 @@ def _by_district(
     return tuple(rows)
 
 
+def _district_phrase(units: tuple[PeriodUnit, ...]) -> str:
+    district_ids = {u.id for u in units if u.level == "district"}
+    kinds = {u.kind for u in units if u.level == "commune" and u.parent_id in district_ids}
+    return commune_phrase(kinds) if kinds else ""
+
+
 _LEVEL_RANK = {lv: i for i, lv in enumerate(LEVELS)}
 
 
 def _unit_rows(
     base: Params, units: tuple[PeriodUnit, ...], tally: _UnitTally, stats: _Stats
 ) -> tuple[UnitRow, ...]:
-    """Every unit of the month with tickets or a received figure, most tickets first."""
+    """Every unit of the period with tickets or a received figure, most tickets first."""
     by_id = {u.id: u for u in units}
     rows = []
     for u in units:
@@ -695,7 +782,7 @@ def _unit_rows(
 def _late_units(
     base: Params, units: tuple[PeriodUnit, ...], tally: _UnitTally, stats: _Stats, late: _Late
 ) -> tuple[LateUnitRow, ...]:
-    """The month's units with the most late-dossier complaints."""
+    """The period's units with the most late-dossier complaints."""
     by_id = {u.id: u for u in units}
     top = sorted(
         (uid for uid, n in tally.unit_late.items() if n and uid in by_id),
@@ -756,9 +843,20 @@ class Trend:
     categories: tuple[TrendSeries, ...]
     total: TrendSeries
     levels: tuple[TrendSeries, ...]
+    # Counts by month (of the window and of the months counted besides): what the period's
+    # totals and comparisons add up.
     by_month_cat: dict
     by_month_aud: dict
     by_month: dict
+
+    def months_total(self, months) -> int:
+        return sum(self.by_month.get(m, 0) for m in months)
+
+    def audience_total(self, months, audience: str) -> int:
+        return sum(self.by_month_aud.get((m, audience), 0) for m in months)
+
+    def category_total(self, months, category_id: int) -> int:
+        return sum(self.by_month_cat.get((m, category_id), 0) for m in months)
 
 
 def build_trend(month: str) -> Trend:
@@ -775,13 +873,18 @@ def _categories():
     ).all()
 
 
-def _trend(months: tuple[str, ...], categories) -> Trend:
-    """Audience, top categories, the total and the levels over ``months`` (three queries)."""
-    # Twelve months by audience x category: an index-only scan of
+def _trend(months: tuple[str, ...], categories, counted: tuple[str, ...] = ()) -> Trend:
+    """Audience, top categories, the total and the levels over ``months`` (three queries).
+
+    The months of ``counted`` (a period and the one before it, up to 24 months) are read by the
+    same first query, so the period's totals need no query of their own.
+    """
+    # The months by audience x category: an index-only scan of
     # ix_tickets_month_audience_category.
+    read = sorted(set(months) | set(counted))
     rows = db.session.execute(
         select(Ticket.opened_month, Ticket.audience, Ticket.category_id, func.count())
-        .where(Ticket.opened_month.in_(months))
+        .where(Ticket.opened_month.in_(read))
         .group_by(Ticket.opened_month, Ticket.audience, Ticket.category_id)
     ).all()
     by_month_cat: dict[tuple[str, int], int] = defaultdict(int)
@@ -801,8 +904,10 @@ def _trend(months: tuple[str, ...], categories) -> Trend:
         for a in AUDIENCES
     )
     totals: dict[int, int] = defaultdict(int)
-    for (_m, category_id), n in by_month_cat.items():
-        totals[category_id] += n
+    window = set(months)
+    for (m, category_id), n in by_month_cat.items():
+        if m in window:
+            totals[category_id] += n
     position = {c.id: i for i, c in enumerate(categories)}
     top = sorted(
         (c for c in categories if totals[c.id]),

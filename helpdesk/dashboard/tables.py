@@ -1,6 +1,6 @@
 """The dashboard's tables as plain rows, for the CSV and XLSX exports.
 
-Built from the same MonthDashboard the page shows, so a file never disagrees with the screen.
+Built from the same Dashboard the page shows, so a file never disagrees with the screen.
 Numbers stay numbers (rates rounded to two decimals, shares as fractions of 1).
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .format import month_short
-from .queries import LabelledCount, MonthDashboard
+from .format import month_short, period_short
+from .queries import Dashboard, LabelledCount
 
 
 @dataclass(frozen=True)
@@ -21,14 +21,15 @@ class ExportTable:
     rows: tuple[tuple[Any, ...], ...]
 
 
-# slug -> title, in page order. The slug names the file: tong-hop-2023-09-<slug>.xlsx
+# slug -> title, in page order. The slug names the file: tong-hop-2023-09-<slug>.xlsx,
+# tong-hop-2025-Q3-<slug>.xlsx
 TABLES = {
     "doi-tuong-nhom": "Theo đối tượng và nhóm yêu cầu",
     "kenh": "Theo kênh tiếp nhận",
     "trang-thai": "Theo trạng thái",
     "dieu-hanh-vien": "Theo người tiếp nhận",
     "cap-don-vi": "Theo cấp đơn vị",
-    "quan-huyen": "Theo quận, huyện (gồm xã, phường)",  # only for a month with districts
+    "quan-huyen": "Theo quận, huyện (gồm xã, phường)",  # only for a period with districts
     "xu-ly": "Kết quả xử lý",
     "don-vi": "Yêu cầu trên 1.000 hồ sơ, theo đơn vị",
     "tre-han": "Đơn vị có nhiều phản ánh trễ hạn nhất",
@@ -51,10 +52,10 @@ def _labelled(items: tuple[LabelledCount, ...], total: int, first: str) -> tuple
     return headers, tuple(rows)
 
 
-def build_table(d: MonthDashboard, slug: str) -> ExportTable:
+def build_table(d: Dashboard, slug: str) -> ExportTable:
     """One table of the dashboard by its slug (KeyError if there is no such table)."""
     title = TABLES[slug]
-    now, before = month_short(d.month), month_short(d.previous)
+    now, before = period_short(d.period), period_short(d.previous)
     total = d.total.value
     if slug == "doi-tuong-nhom":
         headers = ("Đối tượng", "Mã nhóm", "Nhóm yêu cầu", now, before, "Thay đổi")

@@ -1,4 +1,5 @@
-"""A supervisor opens the month's dashboard, clicks a count and lands on the matching list."""
+"""A supervisor opens the dashboard, picks a quarter and a month with the keyboard, clicks a
+count and lands on the matching list."""
 
 import re
 
@@ -16,35 +17,82 @@ def _list_total(page) -> int:
     return int(match.group(1).replace(".", ""))
 
 
-def test_supervisor_opens_a_month_and_drills_down(live_server, page):
+def _focused(page) -> str:
+    return page.evaluate("document.activeElement.id || document.activeElement.tagName")
+
+
+def _pick(page, ky: str, nam: str) -> None:
+    """Choose a period with the keyboard only: the kind in the list, Tab, the year, Enter."""
+    page.get_by_label("Kỳ", exact=True).focus()
+    page.get_by_label("Kỳ", exact=True).select_option(ky)
+    assert _focused(page) == "period-ky"
+    page.keyboard.press("Tab")
+    assert _focused(page) == "period-nam"
+    page.keyboard.press("Control+A")
+    page.keyboard.type(nam)
+    page.keyboard.press("Tab")
+    assert _focused(page) == "BUTTON"
+    page.keyboard.press("Enter")
+
+
+def test_supervisor_picks_a_quarter_and_a_month_and_drills_down(live_server, page):
     sign_in(page, live_server.url, "thang.vd", "Thang-Demo-2023")
     page.get_by_role("navigation", name="Điều hướng chính").get_by_role(
         "link", name="Tổng hợp"
     ).click()
     assert "/tong-hop/" in page.url
-
-    # Any month can be picked; the form works without JavaScript (a plain GET).
-    page.get_by_label("Tháng", exact=True).fill("2023-09")
-    page.get_by_role("button", name="Xem").click()
-    page.wait_for_url(re.compile(r"/tong-hop/2023-09$"))
+    # It opens on the newest month with data (the demo ends in September 2023).
     assert page.get_by_role("heading", level=1).inner_text() == (
         "Tổng hợp công tác hỗ trợ tháng 9/2023"
     )
-    # The charts are images the server drew, and they loaded.
+
+    # A quarter: the form works without JavaScript (a plain GET, then the period's address).
+    _pick(page, "Q3", "2023")
+    page.wait_for_url(re.compile(r"/tong-hop/2023-Q3$"))
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Tổng hợp công tác hỗ trợ quý III/2023"
+    )
+    assert page.get_by_label("Kỳ", exact=True).input_value() == "Q3"
     for chart in page.locator(".charts img").all():
         assert chart.evaluate("img => img.complete && img.naturalWidth > 0")
-
-    # The late-dossier complaints of September: click the count in the audience x category table.
+    # The quarter's late-dossier complaints (August and September) lead to exactly those.
     row = page.locator("table.matrix tbody tr").filter(
         has=page.get_by_role("rowheader", name="Phản ánh hồ sơ trễ hạn", exact=True)
     )
     link = row.locator("td").first.get_by_role("link")
     shown = int(link.inner_text())
-    assert shown == 24
+    assert shown > 24  # September alone has 24
+    link.click()
+    page.wait_for_url(re.compile(r"/yeu-cau/\?"))
+    assert "from=2023-07-01" in page.url and "to=2023-09-30" in page.url
+    assert "category=late_dossier" in page.url
+    assert _list_total(page) == shown
+    page.go_back()
+
+    # A year out of range is not even sent (the field's own limits, 2000 to this year)...
+    _pick(page, "Q3", "23")
+    assert page.url.endswith("/tong-hop/2023-Q3")
+    assert not page.get_by_label("Năm").evaluate("input => input.validity.valid")
+    # ... and a malformed address says why, beside the form, which leads on.
+    page.goto(live_server.url + "/tong-hop/2023-Q5")
+    assert page.get_by_role("alert").inner_text().startswith("“2023-Q5” không phải kỳ báo cáo")
+    assert page.get_by_label("Năm").get_attribute("aria-invalid") == "true"
+
+    # A month.
+    _pick(page, "09", "2023")
+    page.wait_for_url(re.compile(r"/tong-hop/2023-09$"))
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Tổng hợp công tác hỗ trợ tháng 9/2023"
+    )
+    row = page.locator("table.matrix tbody tr").filter(
+        has=page.get_by_role("rowheader", name="Phản ánh hồ sơ trễ hạn", exact=True)
+    )
+    link = row.locator("td").first.get_by_role("link")
+    assert int(link.inner_text()) == 24
     link.click()
     page.wait_for_url(re.compile(r"/yeu-cau/\?"))
     assert "month=2023-09" in page.url and "category=late_dossier" in page.url
-    assert _list_total(page) == shown
+    assert _list_total(page) == 24
     categories = page.locator("table.tickets tbody tr td:nth-child(4)").all_inner_texts()
     assert categories and set(categories) == {"Phản ánh hồ sơ trễ hạn"}
 
