@@ -103,7 +103,8 @@ def _labels() -> dict:
 @bp.route("/")
 @role_required("supervisor")
 def index():
-    chosen = (request.args.get("thang") or "").strip()
+    # ?thang= (the page's own form) or ?month= (as the dashboard and the ticket list name it).
+    chosen = (request.args.get("thang") or request.args.get("month") or "").strip()
     try:
         parse_month(chosen)
     except ValueError:

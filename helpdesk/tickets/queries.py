@@ -460,7 +460,10 @@ def filter_choices(
             for u in sorted(found, key=lambda u: (u.valid_to is None, u.valid_to), reverse=True)
             if not u.exists_on(today)
         ]
-        levels = [UnitChoice(lvl, LEVEL_LABELS[lvl]) for lvl in LEVELS]
+        # Every level, but the district level only where the city ever had districts.
+        levels = [
+            UnitChoice(lvl, LEVEL_LABELS[lvl]) for lvl in LEVELS if lvl != "district" or found
+        ]
         outside = ""
     if level and level not in {c.value for c in levels}:
         levels.append(UnitChoice(level, LEVEL_LABELS[level] + outside, ended=True))
