@@ -52,6 +52,11 @@ def build_template(month: str) -> bytes:
             [month, row.code, safe_cell(row.display), *(row.figures[f] for f in UNIT_STAT_FIELDS)]
         )
     last = len(rows) + 1
+    # Month and code are text: a spreadsheet would turn 2025-08 into a date and drop the leading
+    # zero of a code such as 05001 when someone types over them.
+    for cells in sheet.iter_rows(min_row=2, max_row=last, min_col=1, max_col=2):
+        for cell in cells:
+            cell.number_format = "@"
     for column in range(FIRST_FIGURE_COLUMN, len(HEADERS) + 1):
         letter = get_column_letter(column)
         for (cell,) in sheet.iter_rows(min_row=2, max_row=last, min_col=column, max_col=column):
