@@ -572,3 +572,59 @@ def test_tickets_outside_the_period_are_not_counted(eras_app):
     )
     assert n == 361
     _assert_every_count_is_the_list_count(q3)
+
+
+# SQLite's planner statistics (sqlite_stat1) of a large history, as ``ANALYZE`` wrote them for
+# bench/generate.py --tickets 200000 --months 24.
+LARGE_STATS = {
+    "ix_tickets_assignee_id": "200000 16667",
+    "ix_tickets_category_id": "200000 14286",
+    "ix_tickets_dossier_code": "200000 3",
+    "ix_tickets_due_date": "200000 403",
+    "ix_tickets_month_audience_category": "200000 8334 4167 596",
+    "ix_tickets_month_dashboard": "200000 8334 2632 478 50 2 1 1 1 1",
+    "ix_tickets_opened_at": "200000 2",
+    "ix_tickets_operator_id": "200000 16667",
+    "ix_tickets_phone_opened": "200000 1 1",
+    "ix_tickets_status_opened": "200000 40000 2",
+    "ix_tickets_unit_opened": "200000 794 1",
+    "sqlite_autoindex_tickets_1": "200000 200000",
+    "sqlite_autoindex_tickets_2": "200000 1",
+}
+
+
+@pytest.mark.parametrize("code", ["2025-08", "2025-Q3", "2025-H2", "2025"])
+def test_every_period_keeps_to_the_covering_indexes_on_a_large_sqlite_history(eras_app, code):
+    """With the statistics of a large table, a period of several months looks like a large part
+    of it: SQLite's planner then walked ix_tickets_unit_opened for the unit x category grouping
+    (a table lookup per ticket of the whole table, 0,7 s instead of 0,07 s for a year)."""
+    from sqlalchemy import event, text
+
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's planner statistics; PostgreSQL: test_dashboard_queries")
+    db.session.execute(text("ANALYZE"))
+    db.session.execute(text("DELETE FROM sqlite_stat1 WHERE tbl = 'tickets'"))
+    for index, stat in LARGE_STATS.items():
+        db.session.execute(
+            text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('tickets', :idx, :stat)"),
+            {"idx": index, "stat": stat},
+        )
+    db.session.commit()
+    db.session.execute(text("ANALYZE sqlite_schema"))  # reload the statistics
+    statements = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many):
+        if "FROM tickets" in statement:
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        build_period(code, TODAY)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    assert len(statements) == 5
+    raw = db.session.connection().connection.driver_connection
+    for statement, parameters in statements:
+        plan = " | ".join(r[3] for r in raw.execute("EXPLAIN QUERY PLAN " + statement, parameters))
+        lines = [p for p in plan.split(" | ") if "tickets" in p]
+        assert lines and all("USING COVERING INDEX ix_tickets_month_" in p for p in lines), plan

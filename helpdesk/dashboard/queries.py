@@ -488,10 +488,11 @@ def _unit_category_counts(period: ReportPeriod) -> list:
     against a unit that does not exist in the period (imported data) is still counted as the
     ticket list's ``level`` and ``district`` filters count it.
     """
+    unit_id = _unit_key().label("unit_id")
     counts = (
-        select(Ticket.unit_id, Ticket.category_id, func.count().label("n"))
+        select(unit_id, Ticket.category_id, func.count().label("n"))
         .where(_in_period(period))
-        .group_by(Ticket.unit_id, Ticket.category_id)
+        .group_by(unit_id, Ticket.category_id)
         .subquery()
     )
     return db.session.execute(
@@ -499,6 +500,16 @@ def _unit_category_counts(period: ReportPeriod) -> list:
         .select_from(counts)
         .outerjoin(Unit, Unit.id == counts.c.unit_id)
     ).all()
+
+
+def _unit_key():
+    """``unit_id`` to group by. On SQLite an expression (``unit_id + 0``, the same value): a
+    bare column lets its planner walk ix_tickets_unit_opened for the grouping order, one table
+    lookup per ticket of the whole table, as soon as a period of several months looks like a
+    large part of it (measured: 0,7 s instead of 0,07 s for a year of 100.000 tickets)."""
+    if db.engine.dialect.name == "sqlite":
+        return Ticket.unit_id + 0
+    return Ticket.unit_id
 
 
 def _resolution_buckets(period: ReportPeriod, today: date) -> list[tuple[int, int]]:
