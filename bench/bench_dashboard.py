@@ -1,4 +1,4 @@
-"""Measure the supervisors' month dashboard on a large database (see bench/generate.py).
+"""Measure the supervisors' dashboard on a large database (see bench/generate.py).
 
     .venv/bin/python bench/bench_dashboard.py --database-url sqlite:////tmp/bench.sqlite3
     .venv/bin/python bench/bench_dashboard.py \
@@ -7,7 +7,8 @@
 Signs in as a supervisor through the real sign-in page, then requests the month view (the whole
 request: access check, every query, template) ``--runs`` times after a warm-up, and prints the
 median, 95th percentile and SQL query count; then the same for the builder alone, the trend
-alone, the two chart SVGs (with the signed URL the page gives, and unsigned) and one export.
+alone, the two chart SVGs (with the signed URL the page gives, and unsigned) and one export;
+then the view of the month's quarter and of its year (``--periods``: other period codes).
 Target: month view under 200 ms median on a 2-core machine.
 """
 
@@ -30,6 +31,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--month", default=None, help="YYYY-MM (default: newest month)")
+    parser.add_argument(
+        "--periods",
+        nargs="*",
+        default=None,
+        help="period codes to measure besides the month (default: its quarter and its year)",
+    )
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--username", default="thang.vd")
@@ -82,7 +89,7 @@ def main(argv=None) -> int:
 
     from helpdesk import create_app
     from helpdesk.cli import DEMO_PASSWORDS
-    from helpdesk.dashboard.queries import build_month, build_trend
+    from helpdesk.dashboard.queries import build_month, build_period, build_trend
     from helpdesk.extensions import db
     from helpdesk.models import Ticket, Unit
     from helpdesk.timeutil import today_local
@@ -144,6 +151,24 @@ def main(argv=None) -> int:
         measure(f"GET .../bieu-do/{chart}.svg (unsigned)", get(url), few, 1, engine)
     url = f"/tong-hop/{month}/xuat/doi-tuong-nhom.xlsx"
     measure("GET .../xuat/doi-tuong-nhom.xlsx", get(url), few, 1, engine)
+
+    # Longer periods: the same ten queries, over more months.
+    year, mon = month.split("-")
+    periods = (
+        args.periods
+        if args.periods is not None
+        else [
+            f"{year}-Q{(int(mon) - 1) // 3 + 1}",
+            year,
+        ]
+    )
+    for code in periods:
+        measure(f"GET /tong-hop/{code}", get(f"/tong-hop/{code}"), runs, args.warmup, engine)
+
+        def period_builder(code=code):
+            build_period(code, today_local())
+
+        measure(f"build_period({code!r}) alone", in_context(period_builder), few, 1, engine)
     return 0
 
 
