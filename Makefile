@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app app
 
-.PHONY: install run test lint test-sqlite test-postgres bench bench-peer load clean screenshots
+.PHONY: install fonts run test lint test-sqlite test-postgres bench bench-peer load clean screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,20 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-run: install
-	@$(BIN)/python -m helpdesk.fonts || echo "   (the app runs; report PDFs are refused until the font is installed)"
+# Report PDFs need Times New Roman or its metric twin Liberation Serif 2 (helpdesk/fonts.py):
+# installed here when missing and we may (root with apt-get), else the message says how.
+fonts: install
+	@$(BIN)/python -m helpdesk.fonts 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "== installing fonts-liberation2 (Times New Roman's metric twin, for report PDFs)"; \
+	    apt-get install -y -qq --no-install-recommends fontconfig fonts-liberation2 >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+	      fontconfig fonts-liberation2 >/dev/null; } || true; \
+	  fi; \
+	  $(BIN)/python -m helpdesk.fonts || \
+	    echo "   (the app runs; report PDFs are refused until the font is installed)"; }
+
+run: install fonts
 	HELPDESK_DEMO=1 $(FLASK) db upgrade
 	HELPDESK_DEMO=1 $(FLASK) demo
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C to stop)"

@@ -25,7 +25,7 @@ ONLINE_COLOUR = "#12355b"
 RC = {
     "font.family": "serif",
     # Times New Roman where it is installed, else its metric twin with full Vietnamese coverage.
-    "font.serif": ["Times New Roman", "Liberation Serif", "DejaVu Serif"],  # digits only
+    "font.serif": ["Times New Roman", "Liberation Serif", "Tinos", "DejaVu Serif"],  # digits only
     "font.size": 9,
     "svg.fonttype": "none",
     "svg.hashsalt": "helpdesk-report",
@@ -35,7 +35,7 @@ RC = {
 WIDTH_IN = 6.4  # about the text width of an A4 page with 30/15 mm margins
 SINGLE_MAX = 24  # up to this many units: one picture, one column
 COLUMN_ROWS = 19  # in a longer chart: units per column (two columns per picture)
-FAMILIES = ("Times New Roman", "Liberation Serif")
+FAMILIES = ("Times New Roman", "Liberation Serif", "Tinos")  # as helpdesk.fonts
 # Letters that only a font with full Vietnamese coverage has (Liberation 1.x lacks them).
 VIETNAMESE_PROBE = "ởộươậảụạệểềịọờựếầỦốồủĐđ"
 

@@ -10,15 +10,28 @@ import mimetypes
 from functools import lru_cache
 from pathlib import Path
 
+import click
 from flask import current_app
 
+from .. import fonts
+from .builder import ReportError
 from .charts import chart_svg, parts
-from .document import ReportDocument
+from .document import ReportDocument, unbreakable
 
 STYLESHEETS = ("report.css", "report-print.css")
 # The PDF refers to its charts by this scheme; the fetcher hands WeasyPrint the cached SVG
 # (a 100 KB data: URI would cost the HTML parser more than drawing the chart).
 CHART_SCHEME = "report-chart"
+
+
+class FontMissingError(ReportError, click.ClickException):
+    """No Times New Roman or metric twin: the PDF would not be the official layout, so it is
+    not built. The message (``fonts.INSTALL_HINT``) says how to install the font. The pages
+    show it as any ReportError; a command that does not catch it prints it and exits with
+    status 1 (a ClickException), never a traceback."""
+
+    def __init__(self) -> None:
+        super().__init__(fonts.INSTALL_HINT)
 
 
 def static_dir() -> Path:
@@ -99,22 +112,46 @@ def _stylesheets(root: str, stamp: tuple) -> list:
     return [CSS(filename=str(Path(root) / name), url_fetcher=_fetcher()) for name in STYLESHEETS]
 
 
-def pdf_stylesheets() -> list:
+@lru_cache(maxsize=4)
+def _family_stylesheet(family: str):
+    """The face found put first in every font list of the PDF (report.css names Times New
+    Roman and Liberation Serif; Tinos, the third twin, comes only through this)."""
+    from weasyprint import CSS
+
+    name = family.replace('"', "")
+    return CSS(
+        string=f"""
+        .report-doc, .report-doc * {{ font-family: "{name}", "Times New Roman", serif; }}
+        @page {{ @top-center {{ font-family: "{name}", "Times New Roman", serif; }} }}
+        """
+    )
+
+
+def pdf_stylesheets(family: str | None = None) -> list:
     root = static_dir()
     stamp = tuple((root / name).stat().st_mtime_ns for name in STYLESHEETS)
-    return _stylesheets(str(root), stamp)
+    sheets = _stylesheets(str(root), stamp)
+    return [*sheets, _family_stylesheet(family)] if family else sheets
 
 
 def render_pdf(doc: ReportDocument) -> bytes:
-    """The PDF: A4, NĐ 30/2020 margins, fonts embedded; only our static files are fetched."""
+    """The PDF: A4, NĐ 30/2020 margins, fonts embedded; only our static files are fetched.
+
+    Raises FontMissingError (a ReportError) when Times New Roman or a metric twin is missing:
+    a different face would silently change every line break (the national name would wrap).
+    """
     from weasyprint import HTML
 
+    try:
+        family = fonts.require_report_font()
+    except fonts.FontMissing as exc:
+        raise FontMissingError() from exc
     sources = {
         b.chart.key: [f"{CHART_SCHEME}:{b.chart.key}/{part}" for part in range(parts(b.chart))]
         for b in doc.blocks
         if b.chart
     }
-    html = _render_template(doc=doc, chart_src=sources, inline_css=None)
+    html = _render_template(doc=doc, chart_src=sources, inline_css=None, unbreakable=unbreakable)
     base_url = static_dir().as_uri() + "/"
     document = HTML(string=html, base_url=base_url, url_fetcher=_fetcher(doc))
-    return document.write_pdf(stylesheets=pdf_stylesheets())
+    return document.write_pdf(stylesheets=pdf_stylesheets(family))

@@ -13,10 +13,12 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Mm, Pt
 
 from .charts import chart_png, parts
-from .document import Block, Chart, ReportDocument
+from .document import AGENCY_SIZE, Block, Chart, ReportDocument, line_width_mm, pieces
 
 FONT = "Times New Roman"
 INDENT = Cm(1.27)
+NBSP = "\u00a0"
+RULE_SHARE = 0.4  # rules under the agency and the subject: 40 % of the text (NĐ 30: 1/3-1/2)
 
 
 def _set_font(run, size: float | None = None, bold=None, italic=None) -> None:
@@ -28,6 +30,27 @@ def _set_font(run, size: float | None = None, bold=None, italic=None) -> None:
         run.bold = bold
     if italic is not None:
         run.italic = italic
+
+
+def _add_text(para, text: str, size: float, bold=False, italic=False, keep=False) -> None:
+    """A run of ``text``; ``keep``: a reference (1809/STTTT-TTTTTT) whose hyphens are Word's
+    non-breaking hyphen (w:noBreakHyphen, drawn as "-" in any font; Liberation Serif has no
+    U+2011 glyph), so it never splits across lines. Word does not break after "/"."""
+    run = para.add_run()
+    _set_font(run, size, bold, italic)
+    if not keep:
+        run.text = text
+        return
+    for index, part in enumerate(text.split("-")):
+        if index:
+            run._r.append(OxmlElement("w:noBreakHyphen"))
+        if part:
+            run.add_text(part)
+
+
+def _add_pieces(para, text: str, size: float, bold=False, italic=False) -> None:
+    for part, strong, keep in pieces(text):
+        _add_text(para, part, size, bold=bold or strong, italic=italic, keep=keep)
 
 
 def _paragraph(
@@ -71,12 +94,40 @@ def _rule(cell, width_mm: float, cell_mm: float) -> None:
 
 
 def _no_borders(table) -> None:
+    """No borders and no cell padding: a column's text is as wide as the column (the agency
+    lines are measured for the 66 mm column)."""
     borders = OxmlElement("w:tblBorders")
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
         element = OxmlElement(f"w:{side}")
         element.set(qn("w:val"), "nil")
         borders.append(element)
     table._tbl.tblPr.append(borders)
+    margins = OxmlElement("w:tblCellMar")
+    for side in ("top", "left", "bottom", "right"):
+        element = OxmlElement(f"w:{side}")
+        element.set(qn("w:w"), "0")
+        element.set(qn("w:type"), "dxa")
+        margins.append(element)
+    table._tbl.tblPr.append(margins)
+
+
+def _agency(cell, lines, *, bold: bool, first: bool) -> float:
+    """An agency name in its measured lines, one paragraph each; the words of a line joined by
+    no-break spaces inside a word (TRUYỀN THÔNG), so Word too breaks between words only.
+    Returns the longest line's width in mm (0 without the font's metrics)."""
+    widest = 0.0
+    for index, line in enumerate(lines):
+        words = [word.replace(" ", NBSP) for word in line]
+        _cell_text(
+            cell,
+            " ".join(words),
+            size=AGENCY_SIZE,
+            bold=bold,
+            align=WD_ALIGN_PARAGRAPH.CENTER,
+            first=first and index == 0,
+        )
+        widest = max(widest, line_width_mm(" ".join(line), AGENCY_SIZE, bold) or 0.0)
+    return widest
 
 
 def _cell_text(
@@ -120,9 +171,9 @@ def _header(document, doc: ReportDocument, text_mm: float) -> None:
             cell.width = Mm(width)
     center = WD_ALIGN_PARAGRAPH.CENTER
     org, nation = table.rows[0].cells
-    _cell_text(org, h.parent_agency.upper(), size=12, align=center)
-    _cell_text(org, h.agency.upper(), size=12, bold=True, align=center, first=False)
-    _rule(org, widths[0] * 0.35, widths[0])
+    _agency(org, h.parent_agency_lines, bold=False, first=True)
+    agency_mm = _agency(org, h.agency_lines, bold=True, first=False)
+    _rule(org, (agency_mm or widths[0] * 0.9) * RULE_SHARE, widths[0])
     _cell_text(nation, h.nation, size=12, bold=True, align=center)
     para = nation.add_paragraph()
     para.alignment = center
@@ -137,15 +188,31 @@ def _header(document, doc: ReportDocument, text_mm: float) -> None:
         cell.paragraphs[0].paragraph_format.space_before = Pt(8)
 
     _paragraph(document, h.doc_type, bold=True, align=center, before=18, after=0)
-    _paragraph(document, h.subject, bold=True, align=center, after=0)
+    subject = _paragraph(document, align=center, after=0)
+    _add_pieces(subject, h.subject, 14, bold=True)
     rule = document.add_table(rows=1, cols=1)
     rule.autofit = False  # keep the width set below
     _no_borders(rule)
     rule.alignment = WD_TABLE_ALIGNMENT.CENTER
     rule.rows[0].cells[0].width = Mm(text_mm)
-    _rule(rule.rows[0].cells[0], text_mm * 0.3, text_mm)
+    _rule(rule.rows[0].cells[0], _subject_mm(h.subject, text_mm) * RULE_SHARE, text_mm)
     if h.recipient:
         _paragraph(document, h.recipient, align=center, before=10, after=10)
+
+
+def _subject_mm(subject: str, text_mm: float) -> float:
+    """The width of the subject's longest line (14 pt bold, filled word by word)."""
+    if line_width_mm(subject, 14, True) is None:
+        return text_mm * 0.9
+    widest, line = 0.0, ""
+    for word in subject.split():
+        candidate = f"{line} {word}".strip()
+        if line and line_width_mm(candidate, 14, True) > text_mm:
+            widest = max(widest, line_width_mm(line, 14, True))
+            line = word
+        else:
+            line = candidate
+    return max(widest, line_width_mm(line, 14, True))
 
 
 def _block(document, block: Block, lead: bool = False) -> None:
@@ -158,12 +225,12 @@ def _block(document, block: Block, lead: bool = False) -> None:
         keep_with_next=heading or lead,
     )
     if heading:
-        _set_font(para.add_run(block.text), 14, True, block.kind == "subheading")
+        _add_pieces(para, block.text, 14, bold=True, italic=block.kind == "subheading")
         return
     if block.prefix:
         _set_font(para.add_run(block.prefix), 14)
-    for text, strong in block.runs:
-        _set_font(para.add_run(text), 14, bold=strong)
+    for text, strong, keep in block.pieces:
+        _add_text(para, text, 14, bold=strong, keep=keep)
 
 
 def _repeat_header(row) -> None:
