@@ -1,4 +1,5 @@
-"""``flask --app app report build | issue``."""
+"""``flask --app app report build | issue`` for a month (``--month``) or any reporting period
+(``--period``: ``YYYY-MM``, ``YYYY-Q1``..``Q4``, ``YYYY-H1``/``H2``, ``YYYY-9M``, ``YYYY``)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-report_cli = AppGroup("report", help="Build and issue monthly reports.")
+report_cli = AppGroup("report", help="Build and issue monthly and periodic reports.")
 
 FORMATS = ("pdf", "html", "docx")
+PERIOD_HELP = (
+    "The reporting period: YYYY-MM (month), YYYY-Q1..Q4 (quarter), YYYY-H1/H2 (six months), "
+    "YYYY-9M (nine months) or YYYY (year)."
+)
 
 
-def _month(_ctx, _param, value: str) -> str:
+def _month(_ctx, _param, value: str | None) -> str | None:
     from ..timeutil import parse_month
 
+    if value is None:
+        return None
     try:
         parse_month(value)
     except ValueError as exc:
@@ -33,8 +40,23 @@ def _date(_ctx, _param, value: str | None) -> date | None:
         raise click.BadParameter("expected YYYY-MM-DD, e.g. 2023-09-29") from exc
 
 
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def _code(month: str | None, period: str | None) -> str:
+    """The period's code from --month or --period (exactly one of them)."""
+    if month is not None and period is not None:
+        _fail("--month and --period cannot be used together; give one of them")
+    if month is None and period is None:
+        _fail("give the report's --period (or --month)")
+    return month if month is not None else period
+
+
 @report_cli.command("build")
-@click.option("--month", required=True, callback=_month, help="The month, YYYY-MM.")
+@click.option("--month", callback=_month, help="The month, YYYY-MM (same as --period YYYY-MM).")
+@click.option("--period", help=PERIOD_HELP)
 @click.option("--date", "report_date", callback=_date, help="The report's date (default: today).")
 @click.option(
     "--format",
@@ -44,20 +66,30 @@ def _date(_ctx, _param, value: str | None) -> date | None:
     help="Output format (default: from the output file's extension, else pdf).",
 )
 @click.option("--output", required=True, type=click.Path(dir_okay=False), help="File to write.")
-def build(month: str, report_date: date | None, fmt: str | None, output: str) -> None:
-    """Build a month's report from the database (with the draft's overrides)."""
-    from .builder import ReportError
+def build(
+    month: str | None, period: str | None, report_date: date | None, fmt: str | None, output: str
+) -> None:
+    """Build a period's report from the database (with the draft's settings and overrides)."""
+    from ..timeutil import today_local
+    from .builder import ReportError, month_label
     from .render import render_html, render_pdf
-    from .services import build_document
+    from .services import build_document, figures_of
     from .word import render_docx
 
+    code = _code(month, period)
     suffix = Path(output).suffix.lower().lstrip(".")
     fmt = fmt or (suffix if suffix in FORMATS else "pdf")
     try:
-        doc = build_document(month, report_date)
+        figures = figures_of(code)
+        doc = build_document(code, report_date, figures, default_date=today_local())
     except ReportError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc))
+    if figures.missing_months:
+        missing = ", ".join(month_label(m) for m in figures.missing_months)
+        click.echo(
+            f"warning: chưa có số liệu tháng {missing}; báo cáo gồm các tháng có số liệu.",
+            err=True,
+        )
     if fmt == "pdf":
         data = render_pdf(doc)
     elif fmt == "docx":
@@ -69,31 +101,41 @@ def build(month: str, report_date: date | None, fmt: str | None, output: str) ->
 
 
 @report_cli.command("issue")
-@click.option("--month", required=True, callback=_month, help="The month, YYYY-MM.")
+@click.option("--month", callback=_month, help="The month, YYYY-MM (same as --period YYYY-MM).")
+@click.option("--period", help=PERIOD_HELP)
 @click.option("--user", "username", default=None, help="Username recorded as the issuer.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Also write the issued PDF here.")
-def issue(month: str, username: str | None, output: str | None) -> None:
-    """Issue a month's report: store the PDF and its SHA-256, lock the month's statistics."""
+def issue(month: str | None, period: str | None, username: str | None, output: str | None) -> None:
+    """Issue a period's report: store the PDF and its SHA-256, lock its months' statistics."""
     from sqlalchemy import select
 
     from ..auth.models import User
     from ..extensions import db
-    from .builder import ReportError
+    from ..stats.services import locked_months
+    from .builder import ReportError, month_label
     from .services import issue as issue_report
+    from .services import parse_period
 
+    code = _code(month, period)
     actor_id = None
     if username:
         actor_id = db.session.scalar(select(User.id).where(User.username == username))
         if actor_id is None:
-            click.echo(f"error: no user {username!r}", err=True)
-            sys.exit(1)
+            _fail(f"no user {username!r}")
     try:
-        issued = issue_report(month, actor_id)
+        report_period = parse_period(code)
+        already = locked_months(report_period.months)
+        issued = issue_report(report_period.code, actor_id)
         db.session.commit()
     except ReportError as exc:
         db.session.rollback()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+        _fail(str(exc))
     if output:
         Path(output).write_bytes(issued.pdf)
-    click.echo(f"issued {month}: {len(issued.pdf):,} bytes, sha256 {issued.sha256}")
+    click.echo(f"issued {issued.month}: {len(issued.pdf):,} bytes, sha256 {issued.sha256}")
+    if not report_period.is_month:
+        now = [month_label(m) for m in report_period.months if m not in already]
+        line = "locked months: " + (", ".join(now) or "none")
+        if already:
+            line += f" (already locked: {', '.join(month_label(m) for m in already)})"
+        click.echo(line)

@@ -1,7 +1,14 @@
-"""The report's Vietnamese sentences, written from the month's figures.
+"""The report's Vietnamese sentences, written from the figures of a month or a longer period.
 
 Every sentence that carries a figure keeps the seed report's wording. A figure that was not
 reported (None) is left out with its clause, never printed as zero.
+
+A period is named in the official words (``tháng 9/2023``, ``quý III/2026``, ``6 tháng đầu năm
+2026``, ``9 tháng năm 2026``, ``năm 2026``) in the subject, the opening and the payment sentence.
+A period longer than a month compares its dossiers and payments with the period of equal length
+before it and, where that has data, with the same period of the year before; a month keeps the
+seed's one comparison (payments, with the month before). A level whose units all ended (or
+began) inside the period says when: "các quận, huyện (đến ngày 30/6/2025)".
 
 The levels are the month's own (``MonthFigures.levels``): a month without districts (since
 1/7/2025) has no district sentence, table or chart, and its communes are listed without district
@@ -16,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ..formatting import count2, number, percent, report_date
-from ..units.models import KIND_SHORT
+from ..periods import ReportPeriod
+from ..units.models import KIND_SHORT, commune_kinds, commune_phrase
 from .builder import (
     DistrictCommunes,
     LevelFigures,
@@ -88,9 +96,19 @@ def paragraph_label(key: str) -> str:
     return key
 
 
+def lifetime(lvl: LevelFigures) -> str:
+    """`` (đến ngày 30/6/2025)`` for a level that ended inside the period, `` (từ ngày ...)``
+    for one that began inside it; empty otherwise (and always in a month's report)."""
+    if lvl.until is not None:
+        return f" (đến ngày {report_date(lvl.until)})"
+    if lvl.since is not None:
+        return f" (từ ngày {report_date(lvl.since)})"
+    return ""
+
+
 def received_at(lvl: LevelFigures) -> str:
     """``các Sở, ngành``, ``các quận, huyện``, ``các xã, phường, thị trấn``."""
-    return f"các {lvl.phrase}"
+    return f"các {lvl.phrase}{lifetime(lvl)}"
 
 
 def online_at(lvl: LevelFigures) -> str:
@@ -98,15 +116,16 @@ def online_at(lvl: LevelFigures) -> str:
     return received_at(lvl) + (" là" if lvl.level == "commune" else "")
 
 
-def short_units(lvl: LevelFigures, seed: Mapping[str, str]) -> str:
+def short_units(lvl: LevelFigures, seed: Mapping[str, str], kinds: tuple[str, ...] = ()) -> str:
     """The level in the seed's short lists (``13 Sở ngành``, ``33/217 xã phường``).
 
     The seed's short commune form "xã phường" stands for xã, phường and thị trấn; a commune
     level with other kinds (đặc khu, since 1/7/2025) is named in full: ``xã, phường, đặc khu``.
     """
-    if lvl.level == "commune" and not set(lvl.kinds) <= SEED_COMMUNE_KINDS:
-        return lvl.phrase
-    return seed[lvl.level]
+    kinds = kinds or lvl.kinds
+    if lvl.level == "commune" and not set(kinds) <= SEED_COMMUNE_KINDS:
+        return commune_phrase(kinds) + lifetime(lvl)
+    return seed[lvl.level] + lifetime(lvl)
 
 
 def bold(value: str) -> str:
@@ -154,7 +173,36 @@ def results(unit: UnitFigures, name: str | None = None) -> str:
     return f"{name or unit.full_name} ({count2(unit.signed)} kết quả)"
 
 
+def period_of(fig: MonthFigures) -> ReportPeriod:
+    return fig.report_period
+
+
+def _compared(fig: MonthFigures) -> list[tuple[str, str]]:
+    """(key, words) of the periods a longer period is compared with: the period of equal length
+    before it, then the same period of the year before when that is another period."""
+    period = period_of(fig)
+    result = [("previous", period.previous().label)]
+    same = period.same_period_last_year()
+    if same.months != period.previous().months:
+        result.append(("same", period.same_period_label))
+    return result
+
+
 # --- section 1 ------------------------------------------------------------------------------
+
+
+def _received_change(fig: MonthFigures, total: int) -> str:
+    """`` (tăng 1.200 hồ sơ so với quý II/2026 là 87.704 hồ sơ; ...)`` in a period's summary."""
+    if period_of(fig).is_month:
+        return ""
+    values = {"previous": fig.previous_received, "same": fig.same_period_received}
+    parts = [
+        f"{_change(total - values[key], 'hồ sơ', 'giữ nguyên số hồ sơ')} so với {words} là "
+        f"{number(values[key])} hồ sơ"
+        for key, words in _compared(fig)
+        if values[key] is not None
+    ]
+    return f" ({'; '.join(parts)})" if parts else ""
 
 
 def summary(fig: MonthFigures) -> str | None:
@@ -165,8 +213,8 @@ def summary(fig: MonthFigures) -> str | None:
     received = [f"{received_at(lvl)} là {bold(number(lvl.received))} hồ sơ" for lvl in levels]
     received[0] = "Số hồ sơ tiếp nhận tại " + received[0]
     text = (
-        f"Tổng số hồ sơ tiếp nhận được cập nhật trên hệ thống là {bold(number(total))} hồ sơ, "
-        f"trong đó: {', '.join(received)}."
+        f"Tổng số hồ sơ tiếp nhận được cập nhật trên hệ thống là {bold(number(total))} hồ sơ"
+        f"{_received_change(fig, total)}, trong đó: {', '.join(received)}."
     )
     online_levels = [lvl for lvl in levels if lvl.online is not None]
     if online_levels:
@@ -214,9 +262,19 @@ def _chart_sources(fig: MonthFigures) -> list[tuple[str, list[ChartRow], str, st
             sources.append((lvl.level, rows, "Quận, huyện", ""))
         elif fig.has_districts:  # communes summed by district, as the seed does
             rows = [_chart_row(d.full_name, d.received, d.online) for d in fig.district_communes]
-            rows += [_chart_row(u.full_name, u.received, u.online) for u in loose_communes(fig)]
-            note = f"Số liệu {received_at(lvl)} được cộng theo quận, huyện."
-            sources.append((lvl.level, rows, "Quận, huyện", note))
+            loose = loose_communes(fig)
+            rows += [_chart_row(u.full_name, u.received, u.online) for u in loose]
+            heading, note = "Quận, huyện", f"Số liệu {received_at(lvl)} được cộng theo quận, huyện."
+            if loose:  # a period across the end of the districts: districts and communes
+                grouped = [u.kind for g in fig.district_communes for u in g.communes]
+                heading = "Đơn vị"
+                note = (
+                    f"Số liệu các {commune_phrase(commune_kinds(grouped))} thuộc quận, huyện được "
+                    f"cộng theo quận, huyện; các "
+                    f"{commune_phrase(commune_kinds(u.kind for u in loose))} không thuộc quận, "
+                    "huyện có dòng riêng."
+                )
+            sources.append((lvl.level, rows, heading, note))
         else:  # no districts: every commune has its own row
             rows = [_chart_row(u.full_name, u.received, u.online) for u in fig.communes]
             sources.append((lvl.level, rows, capitalised(lvl.phrase), ""))
@@ -232,7 +290,7 @@ def charts(fig: MonthFigures) -> list[Chart]:
         result.append(
             Chart(
                 key=f"chart_{level}",
-                title=lvl.label,
+                title=lvl.label + lifetime(lvl),
                 unit_heading=heading,
                 rows=tuple(rows),
                 total=_total_row(rows),
@@ -248,7 +306,7 @@ def charts(fig: MonthFigures) -> list[Chart]:
 def payment_procedures(fig: MonthFigures) -> str | None:
     parts = [
         f"{number(lvl.procedures)} thủ tục hành chính của {count2(lvl.procedure_units)} "
-        f"{short_units(lvl, PAYMENT_UNITS)}"
+        f"{short_units(lvl, PAYMENT_UNITS, lvl.procedure_kinds)}"
         for lvl in fig.levels
         if lvl.procedures is not None
     ]
@@ -278,13 +336,23 @@ def _change(diff: int, unit: str, same: str) -> str:
     return same
 
 
+def _payment_change(pay: PaymentFigures, prev: PaymentFigures, words: str) -> str:
+    """``tăng 3.486 giao dịch và giảm 1.488.491.563 đồng so với tháng 8/2023 là ...``."""
+    changes = [
+        _change(pay.transactions - prev.transactions, "giao dịch", "giữ nguyên số giao dịch")
+    ]
+    if pay.amount is not None and prev.amount is not None:
+        changes.append(_change(pay.amount - prev.amount, "đồng", "giữ nguyên số tiền"))
+    return f"{' và '.join(changes)} so với {words} là {_transactions(prev)}"
+
+
 def payment_transactions(fig: MonthFigures) -> str | None:
     pay = fig.payment
     if pay is None or pay.transactions is None:
         return None
+    period = period_of(fig)
     text = (
-        f"Theo thống kê trên hệ thống, trong tháng {month_label(fig.month)}, trên Hệ thống có "
-        f"{_transactions(pay)}"
+        f"Theo thống kê trên hệ thống, trong {period.label}, trên Hệ thống có {_transactions(pay)}"
     )
     if pay.fee_transactions is not None:
         text += (
@@ -292,17 +360,18 @@ def payment_transactions(fig: MonthFigures) -> str | None:
         )
         if pay.fee_amount is not None:
             text += f" với tổng số tiền {number(pay.fee_amount)} đồng"
-    prev = fig.previous_payment
-    if prev is not None and prev.transactions is not None:
-        changes = [
-            _change(pay.transactions - prev.transactions, "giao dịch", "giữ nguyên số giao dịch")
-        ]
-        if pay.amount is not None and prev.amount is not None:
-            changes.append(_change(pay.amount - prev.amount, "đồng", "giữ nguyên số tiền"))
-        text += (
-            f" ({' và '.join(changes)} so với tháng {month_label(prev.month)} là "
-            f"{_transactions(prev)})"
-        )
+    if period.is_month:  # the seed's one comparison: the month before
+        compared = [("previous", period.previous().label)]
+    else:
+        compared = _compared(fig)
+    others = {"previous": fig.previous_payment, "same": fig.same_period_payment}
+    parts = [
+        _payment_change(pay, others[key], words)
+        for key, words in compared
+        if others[key] is not None and others[key].transactions is not None
+    ]
+    if parts:
+        text += f" ({'; '.join(parts)})"
     return text + "."
 
 
@@ -322,7 +391,9 @@ def signed_level(
     """
     if lvl is None or lvl.signed is None:
         return None
-    head = f"{SIGNED_LEVEL[lvl.level]} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
+    head = (
+        f"{SIGNED_LEVEL[lvl.level]}{lifetime(lvl)} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
+    )
     done = [results(u, unit_name(u) if short else None) for u in units if u.signed]
     if not done:
         return head + "."
@@ -333,7 +404,9 @@ def signed_communes(lvl: LevelFigures | None) -> str | None:
     """The commune level's sentence before its lists by district."""
     if lvl is None or lvl.signed is None:
         return None
-    head = f"{SIGNED_LEVEL[lvl.level]} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
+    head = (
+        f"{SIGNED_LEVEL[lvl.level]}{lifetime(lvl)} có {number(lvl.signed)} hồ sơ của {_done(lvl)}"
+    )
     return head + (", cụ thể:" if lvl.signed_units else ".")
 
 
@@ -384,7 +457,7 @@ def population(fig: MonthFigures) -> str | None:
     when = (
         f"Tính đến ngày {short_date(pop.as_of)}"
         if pop.as_of
-        else f"Tính đến hết tháng {month_label(fig.month)}"
+        else f"Tính đến hết tháng {month_label(pop.month or period_of(fig).months[-1])}"
     )
     text = (
         f"{when} đã thực hiện tổng {number(pop.lookups)} lượt khai thác chức năng xác thực "
@@ -418,8 +491,11 @@ def closing(fig: MonthFigures) -> str:
 
 
 def opening(fig: MonthFigures) -> str:
+    period = period_of(fig)
+    # "Tháng 9/2023 các địa phương ..." as the seed; "Trong quý III/2026, các địa phương ...".
+    when = period.title if period.is_month else f"Trong {period.label},"
     return (
-        f"Tháng {month_label(fig.month)} các địa phương, đơn vị trên địa bàn thành phố tiếp tục "
+        f"{when} các địa phương, đơn vị trên địa bàn thành phố tiếp tục "
         "vận hành, khai thác, sử dụng Hệ thống thông tin giải quyết thủ tục hành chính thành phố "
         "phục vụ người dân, doanh nghiệp thực hiện giải quyết thủ tục hành chính."
     )
@@ -491,6 +567,7 @@ def generated_blocks(fig: MonthFigures) -> list[Block]:
 def compose(fig: MonthFigures, settings: ReportSettings) -> ReportDocument:
     """The final document: generated blocks, the supervisor's overrides and header settings."""
     org = fig.organisation
+    period = period_of(fig)
     blocks = []
     for block in generated_blocks(fig):
         override = settings.overrides.get(block.key) if block.key else None
@@ -507,7 +584,7 @@ def compose(fig: MonthFigures, settings: ReportSettings) -> ReportDocument:
         symbol=f"/{org.document_symbol}" if org.document_symbol else "",
         place_date=long_date(org.place, settings.report_date),
         doc_type=DOC_TYPE,
-        subject=f"Kết quả vận hành, khai thác {org.system_name} tháng {month_label(fig.month)}",
+        subject=f"Kết quả vận hành, khai thác {org.system_name} {period.label}",
         recipient=f"Kính gửi: {org.recipient}" if org.recipient else "",
     )
     title_text = (settings.signer_title or org.signer_title or "").strip()
@@ -517,8 +594,9 @@ def compose(fig: MonthFigures, settings: ReportSettings) -> ReportDocument:
         distribution=org.distribution,
     )
     return ReportDocument(
-        month=fig.month,
-        title=f"Báo cáo tháng {month_label(fig.month)}",
+        # A month (YYYY-MM) for the renderers (the DOCX's fixed timestamp): the period's first.
+        month=period.months[0],
+        title=f"Báo cáo {period.label}",
         header=header,
         blocks=tuple(blocks),
         signature=signature,
