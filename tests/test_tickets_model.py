@@ -192,15 +192,15 @@ def test_full_path_open_to_closed_and_reopen(demo_app):
     db.session.commit()
     change_status(ticket, "in_progress", operator, None, ticket.version, None, NOW)
     assert ticket.assignee_id == operator.id  # starting work takes the ticket
-    forward_ticket(ticket, _unit("Lê Chân"), "Nhờ quận kiểm tra", operator, None, None)
+    forward_ticket(ticket, _unit("Lê Chân"), "Nhờ quận kiểm tra", operator, ticket.version, None)
     assert ticket.status == "forwarded" and ticket.forwarded_unit.name == "Lê Chân"
-    change_status(ticket, "resolved", operator, "Quận đã tiếp nhận lại", None, None, NOW)
+    change_status(ticket, "resolved", operator, "Quận đã tiếp nhận lại", ticket.version, None, NOW)
     assert ticket.resolution_note == "Quận đã tiếp nhận lại" and ticket.resolved_at == NOW
-    change_status(ticket, "closed", operator, None, None, None, NOW)
+    change_status(ticket, "closed", operator, None, ticket.version, None, NOW)
     assert ticket.closed_at == NOW
     with pytest.raises(TicketForbidden):
-        change_status(ticket, "open", operator, "Công dân gọi lại", None, None, NOW)
-    change_status(ticket, "open", supervisor, "Công dân gọi lại", None, None, NOW)
+        change_status(ticket, "open", operator, "Công dân gọi lại", ticket.version, None, NOW)
+    change_status(ticket, "open", supervisor, "Công dân gọi lại", ticket.version, None, NOW)
     assert ticket.status == "open" and ticket.resolved_at is None and ticket.closed_at is None
     db.session.commit()
     statuses = [(e.old_value, e.new_value) for e in ticket.events if e.kind == "status"]
@@ -216,10 +216,10 @@ def test_full_path_open_to_closed_and_reopen(demo_app):
 def test_operator_may_reopen_a_resolved_ticket_with_a_reason(demo_app):
     operator = _user()
     ticket = _ticket()
-    change_status(ticket, "resolved", operator, "Đã hướng dẫn", None, None, NOW)
+    change_status(ticket, "resolved", operator, "Đã hướng dẫn", ticket.version, None, NOW)
     with pytest.raises(TicketError, match="lý do"):
-        change_status(ticket, "open", operator, "  ", None, None, NOW)
-    change_status(ticket, "open", operator, "Chưa làm được", None, None, NOW)
+        change_status(ticket, "open", operator, "  ", ticket.version, None, NOW)
+    change_status(ticket, "open", operator, "Chưa làm được", ticket.version, None, NOW)
     assert ticket.status == "open"
 
 
@@ -227,14 +227,14 @@ def test_refused_transitions(demo_app):
     operator = _user()
     ticket = _ticket()
     with pytest.raises(TicketError, match="Ghi kết quả"):
-        change_status(ticket, "resolved", operator, "", None, None, NOW)
+        change_status(ticket, "resolved", operator, "", ticket.version, None, NOW)
     with pytest.raises(TicketError, match="Không thể chuyển"):
-        change_status(ticket, "forwarded", operator, None, None, None, NOW)
+        change_status(ticket, "forwarded", operator, None, ticket.version, None, NOW)
     with pytest.raises(TicketError, match="Không thể chuyển"):
-        change_status(ticket, "open", operator, "x", None, None, NOW)
+        change_status(ticket, "open", operator, "x", ticket.version, None, NOW)
     closed = _ticket(close=True)
     with pytest.raises(TicketError, match="mở lại trước"):
-        forward_ticket(closed, _unit("Lê Chân"), None, operator, None, None)
+        forward_ticket(closed, _unit("Lê Chân"), None, operator, closed.version, None)
 
 
 # -- assignment ---------------------------------------------------------------------------------
@@ -245,13 +245,13 @@ def test_operators_take_unassigned_tickets_supervisors_reassign(demo_app):
     ticket = _ticket(actor="hoa.nt")
     assert ticket.assignee_id == hoa.id
     with pytest.raises(TicketForbidden):
-        assign_ticket(ticket, tuan, tuan, None, None)  # taking a colleague's ticket
+        assign_ticket(ticket, tuan, tuan, ticket.version, None)  # taking a colleague's ticket
     with pytest.raises(TicketForbidden):
-        assign_ticket(ticket, tuan, hoa, None, None)  # handing it on
-    assign_ticket(ticket, tuan, thang, None, None)
+        assign_ticket(ticket, tuan, hoa, ticket.version, None)  # handing it on
+    assign_ticket(ticket, tuan, thang, ticket.version, None)
     assert ticket.assignee_id == tuan.id
-    assign_ticket(ticket, None, thang, None, None)
-    assign_ticket(ticket, hoa, hoa, None, None)  # unassigned: anyone may take it
+    assign_ticket(ticket, None, thang, ticket.version, None)
+    assign_ticket(ticket, hoa, hoa, ticket.version, None)  # unassigned: anyone may take it
     assert ticket.assignee_id == hoa.id
     changes = [(e.old_value, e.new_value) for e in ticket.events if e.field == "assignee"]
     assert changes == [

@@ -48,6 +48,12 @@ def _by_ref(ref) -> Ticket:
     return db.session.scalar(select(Ticket).where(Ticket.ref == ref))
 
 
+def _version(prefix: str, ref: str) -> dict[str, str]:
+    """The hidden fields a detail-page form carries: the ticket's current version."""
+    db.session.expire_all()
+    return {f"{prefix}-version": str(_by_ref(ref).version), f"{prefix}-seen": ""}
+
+
 def _unit(name, level="district") -> Unit:
     return db.session.scalar(select(Unit).where(Unit.name == name, Unit.level == level))
 
@@ -383,19 +389,25 @@ def test_transitions_over_http(demo_client, as_user):
     as_user()
     ticket = _by_ref("HT-2309-0204")  # forwarded
     url = f"/yeu-cau/{ticket.id}/trang-thai"
-    response = demo_client.post(url, data={"st-target": "resolved", "st-note": ""})
+    ref = "HT-2309-0204"
+    response = demo_client.post(
+        url, data={"st-target": "resolved", "st-note": "", **_version("st", ref)}
+    )
     assert response.status_code == 400 and "Ghi kết quả giải quyết." in response.get_data(
         as_text=True
     )
-    response = demo_client.post(url, data={"st-target": "resolved", "st-note": "Đã hướng dẫn"})
+    response = demo_client.post(
+        url, data={"st-target": "resolved", "st-note": "Đã hướng dẫn", **_version("st", ref)}
+    )
     assert response.status_code == 302
-    demo_client.post(url, data={"st-target": "closed"})
+    demo_client.post(url, data={"st-target": "closed", **_version("st", ref)})
     db.session.expire_all()
     ticket = _by_ref("HT-2309-0204")
     assert ticket.status == "closed" and ticket.resolution_note == "Đã hướng dẫn"
     html = demo_client.get(f"/yeu-cau/{ticket.id}").get_data(as_text=True)
     assert "Chỉ giám sát viên được mở lại." in html
-    assert demo_client.post(url, data={"st-target": "open", "st-note": "x"}).status_code == 403
+    reopen = {"st-target": "open", "st-note": "x", **_version("st", ref)}
+    assert demo_client.post(url, data=reopen).status_code == 403
 
 
 def test_supervisor_reopens_a_closed_ticket(demo_client, as_user):
@@ -403,7 +415,10 @@ def test_supervisor_reopens_a_closed_ticket(demo_client, as_user):
     ticket = _by_ref("HT-2308-0003")
     assert ticket.status == "closed"
     url = f"/yeu-cau/{ticket.id}/trang-thai"
-    response = demo_client.post(url, data={"st-target": "open", "st-note": "Công dân gọi lại"})
+    response = demo_client.post(
+        url,
+        data={"st-target": "open", "st-note": "Công dân gọi lại", **_version("st", ticket.ref)},
+    )
     assert response.status_code == 302
     db.session.expire_all()
     assert _by_ref("HT-2308-0003").status == "open"
@@ -415,13 +430,16 @@ def test_assignment_roles_over_http(demo_client, demo_app, as_user):
     hoa = db.session.scalar(select(User).where(User.username == "hoa.nt"))
     assert ticket.assignee_id == tuan.id
     url = f"/yeu-cau/{ticket.id}/phan-cong"
-    assert demo_client.post(url, data={"as-assignee": str(hoa.id)}).status_code == 403
+    ref = ticket.ref
+    to_hoa = {"as-assignee": str(hoa.id)}
+    assert demo_client.post(url, data={**to_hoa, **_version("as", ref)}).status_code == 403
     boss = demo_app.test_client()
     login(boss, "thang.vd", DEMO["thang.vd"])
-    assert boss.post(url, data={"as-assignee": str(hoa.id)}).status_code == 302
+    assert boss.post(url, data={**to_hoa, **_version("as", ref)}).status_code == 302
     db.session.expire_all()
     assert _by_ref("HT-2309-0204").assignee_id == hoa.id
-    assert boss.post(url, data={"as-assignee": "99999"}).status_code == 400
+    nobody = {"as-assignee": "99999", **_version("as", ref)}
+    assert boss.post(url, data=nobody).status_code == 400
 
 
 def test_forward_to_the_unit_holding_the_dossier(demo_client, as_user):
@@ -430,14 +448,15 @@ def test_forward_to_the_unit_holding_the_dossier(demo_client, as_user):
     ticket.status = "in_progress"
     db.session.commit()
     url = f"/yeu-cau/{ticket.id}/chuyen"
-    response = demo_client.post(url, data={"fw-unit": "hoa binh", "fw-note": "Nhờ xã"})
+    version = _version("fw", ticket.ref)
+    response = demo_client.post(url, data={"fw-unit": "hoa binh", "fw-note": "Nhờ xã", **version})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert (
         "huyện Thủy Nguyên" in html and 'value="hoa binh"' in html and "Nhờ xã</textarea>" in html
     )
     response = demo_client.post(
-        url, data={"fw-unit": "xã Hòa Bình (huyện Vĩnh Bảo)", "fw-note": "Nhờ xã"}
+        url, data={"fw-unit": "xã Hòa Bình (huyện Vĩnh Bảo)", "fw-note": "Nhờ xã", **version}
     )
     assert response.status_code == 302
     db.session.expire_all()

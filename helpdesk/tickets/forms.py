@@ -108,8 +108,16 @@ class TicketForm(FlaskForm):
     )
     channel = SelectField("Kênh", choices=choices(CHANNEL_LABELS), default="phone")
     opened_at = LocalDateTimeField("Thời điểm tiếp nhận", validators=[Optional()])
+    # Asked for when the request is dated in (or moved in or out of) a month whose report has
+    # been issued: supervisors only, the reason goes to the audit log.
+    issued_reason = TextAreaField(
+        "Lý do thay đổi số liệu tháng đã ban hành báo cáo",
+        validators=[Length(max=500, message="Tối đa 500 ký tự.")],
+        filters=[_strip],
+    )
     save_close = SubmitField("Lưu và đóng")
     save = SubmitField("Lưu")
+    show_reason = False  # the page shows issued_reason (else only once it is asked for)
 
     def __init__(
         self,
@@ -190,11 +198,29 @@ class TicketForm(FlaskForm):
         )
 
 
-class VersionedForm(FlaskForm):
-    """Carries the version the person saw and the last history entry they saw."""
+STALE_FORM = "Biểu mẫu thiếu phiên bản của yêu cầu; hãy tải lại trang rồi làm lại."
 
-    version = IntegerField(widget=HiddenField.widget, validators=[Optional()])
-    seen = IntegerField(widget=HiddenField.widget, validators=[Optional()])
+
+class VersionField(IntegerField):
+    """A hidden whole number; anything else is the message above (never a skipped check)."""
+
+    widget = HiddenField.widget
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip()
+        if text.isascii() and text.isdigit() and len(text) < 12:
+            self.data = int(text)
+        elif text:
+            raise ValueError(STALE_FORM)
+
+
+class VersionedForm(FlaskForm):
+    """Carries the version the person saw (required: a change without it is refused, not
+    applied unchecked) and the last history entry they saw (what to show when stale)."""
+
+    version = VersionField(validators=[InputRequired(STALE_FORM)])
+    seen = VersionField(validators=[Optional()])
 
 
 class TicketEditForm(TicketForm, VersionedForm):

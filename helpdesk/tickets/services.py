@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -11,9 +13,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from ..audit import AuditLog, record
 from ..auth.models import User
 from ..extensions import db
 from ..formatting import short_date
+from ..periods import PeriodError, ReportPeriod
+from ..reports.models import IssuedReport
 from ..textutil import fold, nfc
 from ..timeutil import month_of, today_local
 from ..units.models import Unit
@@ -247,18 +252,157 @@ def events_since(ticket_id: int, after_event_id: int | None) -> list[TicketEvent
 
 
 def check_version(ticket: Ticket, expected: int | None, seen_event_id: int | None) -> None:
-    """Refuse a change made on a form loaded before someone else's save."""
-    if expected is not None and ticket.version != expected:
+    """Refuse a change made on a form loaded before someone else's save, and one that does not
+    say which version it was made on (a form without its version is never taken as current)."""
+    if expected is None or ticket.version != expected:
         raise StaleTicket(ticket.id, events_since(ticket.id, seen_event_id))
+
+
+# -- months whose report has been issued --------------------------------------------------------
+
+ISSUED_ADD = "ticket_issued_add"
+ISSUED_CHANGE = "ticket_issued_change"
+# What an issued report counts of a ticket: its month (from opened_at) and its category (and so
+# its audience). Changing these in an issued month makes the report differ from the data.
+COUNTED_FIELDS = ("opened_at", "category")
+REASON_MAX = 500
+
+
+def month_words(month: str) -> str:
+    return f"{month[5:7]}/{month[:4]}"
+
+
+def issued_months_of(months: Iterable[str]) -> dict[str, str]:
+    """Those of the months counted by an issued report (a month's, a quarter's, a year's...),
+    each with the code of that report (a month's own first). One query over the few issued
+    reports."""
+    wanted = set(months)
+    found: dict[str, str] = {}
+    for code in db.session.scalars(select(IssuedReport.month).order_by(IssuedReport.month)):
+        try:
+            period = ReportPeriod.parse(code)
+        except PeriodError:
+            continue
+        for month in wanted.intersection(period.months):
+            if month not in found or len(period.months) == 1:
+                found[month] = code
+    return found
+
+
+def _issued_guard(
+    months: Iterable[str], actor_id: int | None, reason: str | None, adding: bool
+) -> tuple[dict[str, str], str | None]:
+    """Refuse an operator's (or a reason-less) addition or counted change in an issued month.
+
+    Returns the issued months touched (month -> report code) and the normalised reason.
+    TicketError goes beside the date field for a role that may not, beside the reason field
+    when a supervisor gave none.
+    """
+    issued = issued_months_of(months)
+    if not issued:
+        return {}, None
+    words = ", ".join(month_words(m) for m in sorted(issued))
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
+    if actor is None or not actor.has_role("supervisor"):
+        what = (
+            "thêm yêu cầu vào tháng này"
+            if adding
+            else "đổi thời điểm tiếp nhận hoặc nhóm yêu cầu của tháng này"
+        )
+        raise TicketError(
+            f"Tháng {words} đã ban hành báo cáo: chỉ giám sát viên được {what} "
+            "(số liệu đã báo cáo sẽ thay đổi). Hãy báo giám sát viên.",
+            "opened_at",
+        )
+    reason = (nfc(reason) or "").strip()
+    if not reason:
+        raise TicketError(
+            f"Tháng {words} đã ban hành báo cáo: ghi lý do thay đổi (lưu vào nhật ký; báo cáo "
+            "đã ban hành sẽ được đánh dấu là không còn khớp số liệu).",
+            "issued_reason",
+        )
+    if len(reason) > REASON_MAX:
+        raise TicketError(f"Lý do tối đa {REASON_MAX} ký tự.", "issued_reason")
+    return issued, reason
+
+
+def _issued_record(
+    action: str,
+    ticket: Ticket,
+    issued: dict[str, str],
+    reason: str,
+    actor_id: int | None,
+    changes: dict[str, list] | None = None,
+) -> None:
+    months = sorted(issued)
+    words = ", ".join(month_words(m) for m in months)
+    verb = "Thêm" if action == ISSUED_ADD else "Sửa"
+    record(
+        action,
+        "ticket",
+        ticket.ref,
+        f"{verb} {ticket.ref} trong tháng {words} đã ban hành báo cáo: {reason}",
+        detail={
+            "months": months,
+            "reports": sorted(set(issued.values())),
+            "reason": reason,
+            **({"changes": changes} if changes else {}),
+        },
+        user_id=actor_id,
+    )
+    _event(ticket, actor_id, "note",
+           note=f"Lý do (tháng {words} đã ban hành báo cáo): {reason}")  # fmt: skip
+
+
+def tickets_changed_since_issue(code: str) -> list[Ticket]:
+    """The tickets that make the issued report of ``code`` (a month, or a period's code) differ
+    from the data: counted in one of its months and logged after it was issued (by hand or by
+    an import), or re-dated into or out of one of its months, or moved to another category,
+    after it was issued. Empty when the report is not issued (or nothing changed). Three
+    queries at most, whatever the number of tickets."""
+    issued_at = db.session.scalar(select(IssuedReport.issued_at).where(IssuedReport.month == code))
+    if issued_at is None:
+        return []
+    try:
+        months = set(ReportPeriod.parse(code).months)
+    except PeriodError:
+        return []
+    # Times are kept to the second: one in the issue's own second counts (rather miss none).
+    added = select(Ticket.id).where(Ticket.opened_month.in_(months), Ticket.created_at >= issued_at)
+    refs: set[str] = set()
+    entries = db.session.execute(
+        select(AuditLog.entity_id, AuditLog.detail).where(
+            AuditLog.action == ISSUED_CHANGE, AuditLog.at >= issued_at
+        )
+    )
+    for ref, detail in entries:
+        touched = json.loads(detail).get("months", []) if detail else []
+        if ref and months.intersection(touched):
+            refs.add(ref)
+    condition = Ticket.id.in_(added)
+    if refs:
+        condition = condition | Ticket.ref.in_(refs)
+    return list(db.session.scalars(select(Ticket).where(condition).order_by(Ticket.ref)))
 
 
 # -- creating and editing -----------------------------------------------------------------------
 
 
-def create_ticket(values: TicketValues, actor_id: int | None, close: bool, now: datetime) -> Ticket:
-    """Log a request; ``close`` means it was answered on the spot (the common case)."""
+def create_ticket(
+    values: TicketValues,
+    actor_id: int | None,
+    close: bool,
+    now: datetime,
+    reason: str | None = None,
+) -> Ticket:
+    """Log a request; ``close`` means it was answered on the spot (the common case).
+
+    A request dated in a month whose report is issued is added by a supervisor only, with a
+    ``reason`` (audited); anyone else gets TicketError beside the date.
+    """
     opened_at = values.opened_at or now
     month = month_of(opened_at)
+    issued, reason = _issued_guard([month], actor_id, reason, adding=True)
     category = values.category
     ticket = Ticket(
         ref=next_ref(month),
@@ -289,6 +433,8 @@ def create_ticket(values: TicketValues, actor_id: int | None, close: bool, now: 
         ticket.closed_at = max(now, opened_at)
         _event(ticket, actor_id, "status", at=now, field="status", old_value="open",
                new_value="closed", note="Trả lời ngay trong cuộc gọi.")  # fmt: skip
+    if issued:
+        _issued_record(ISSUED_ADD, ticket, issued, reason, actor_id)
     db.session.flush()
     return ticket
 
@@ -300,13 +446,27 @@ def update_ticket(
     expected_version: int | None,
     seen_event_id: int | None,
     now: datetime,
+    reason: str | None = None,
 ) -> list[str]:
-    """Apply an edit, one history entry per changed field; return the changed field names."""
+    """Apply an edit, one history entry per changed field; return the changed field names.
+
+    Re-dating a request, or moving it to another category, in (or out of) a month whose report
+    is issued changes that report's figures: a supervisor's change only, with a ``reason``.
+    """
     check_version(ticket, expected_version, seen_event_id)
     changed: list[str] = []
     opened_at = values.opened_at or ticket.opened_at
     if opened_at == ticket.opened_at.replace(second=0, microsecond=0):
         opened_at = ticket.opened_at  # the form shows minutes: same minute means unchanged
+    counted: dict[str, list] = {}
+    if opened_at != ticket.opened_at:
+        counted["opened_at"] = [_show("opened_at", ticket.opened_at), _show("opened_at", opened_at)]
+    if ticket.category_id != values.category.id:
+        counted["category"] = [ticket.category.label, values.category.label]
+    issued: dict[str, str] = {}
+    if counted:
+        months = {ticket.opened_month, month_of(opened_at)}
+        issued, reason = _issued_guard(months, actor_id, reason, adding=False)
     plain = {
         "opened_at": opened_at,
         "channel": values.channel,
@@ -339,6 +499,8 @@ def update_ticket(
         if due != ticket.due_date:
             _change(ticket, actor_id, "due_date", ticket.due_date, due)
             ticket.due_date = due
+    if issued:
+        _issued_record(ISSUED_CHANGE, ticket, issued, reason, actor_id, counted)
     if changed:
         db.session.flush()
     return changed

@@ -63,6 +63,8 @@ from .services import (
     create_ticket,
     events_since,
     forward_ticket,
+    issued_months_of,
+    month_words,
     update_ticket,
 )
 
@@ -100,7 +102,19 @@ def quick():
     form = TicketForm(categories=_categories())
     if form.validate_on_submit():
         close = not form.save.data
-        ticket = create_ticket(form.values(), current_user.id, close=close, now=now_local())
+        try:
+            ticket = create_ticket(
+                form.values(),
+                current_user.id,
+                close=close,
+                now=now_local(),
+                reason=form.issued_reason.data,
+            )
+        except TicketError as exc:  # dated in an issued month: beside the date or the reason
+            db.session.rollback()
+            target = getattr(form, exc.field or "opened_at")
+            target.errors = [*target.errors, str(exc)]
+            return _render_quick(form, 400)
         db.session.commit()
         state = "đã đóng" if close else "đang mở"
         flash(
@@ -110,6 +124,10 @@ def quick():
             "success",
         )
         return redirect(url_for("tickets.quick"))
+    return _render_quick(form, 400 if form.is_submitted() else 200)
+
+
+def _render_quick(form: TicketForm, status: int):
     recent = db.session.scalars(
         select(Ticket)
         .options(joinedload(Ticket.unit))
@@ -117,7 +135,6 @@ def quick():
         .order_by(Ticket.id.desc())
         .limit(6)
     ).unique()
-    status = 400 if form.is_submitted() else 200
     return render_template("tickets/quick.html", form=form, recent=list(recent)), status
 
 
@@ -304,6 +321,11 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
     )
     if "assign" not in forms:
         assign.assignee.data = str(ticket.assignee_id or "")
+    # A month whose report is issued: its date and category change by a supervisor, with a
+    # reason; the edit form says so beside the date and shows the reason field.
+    issued = issued_months_of([ticket.opened_month])
+    if issued and current_user.has_role("supervisor"):
+        edit.show_reason = True
     stale = forms.get("stale")
     if stale is not None:
         _refresh_versions(ticket, edit, forms.get("transition"), forms.get("assign"))
@@ -322,6 +344,7 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
             targets=allowed_transitions(ticket, current_user),
             can_forward=ticket.status in FORWARDABLE,
             can_reassign=current_user.has_role("supervisor"),
+            issued_month=month_words(ticket.opened_month) if issued else None,
         ),
         status,
     )
@@ -350,9 +373,12 @@ def _run(ticket_id: int, form, slot: str, action, error_field=None):
         abort(403)
     except TicketError as exc:
         db.session.rollback()
-        if error_field is None:
+        # Beside the field the service names, if the form has it; else ``error_field``.
+        named = getattr(form, exc.field, None) if exc.field else None
+        target = named if hasattr(named, "errors") else error_field
+        if target is None:
             raise
-        error_field.errors = [*error_field.errors, str(exc)]
+        target.errors = [*target.errors, str(exc)]
         return None, _render_detail(_load(ticket_id), 400, **{slot: form})
     except StaleTicket as exc:
         return None, _stale(ticket_id, exc, form.seen.data, **{slot: form})
@@ -384,7 +410,13 @@ def edit(ticket_id: int):
         form,
         "edit",
         lambda: update_ticket(
-            ticket, form.values(), current_user.id, form.version.data, form.seen.data, now_local()
+            ticket,
+            form.values(),
+            current_user.id,
+            form.version.data,
+            form.seen.data,
+            now_local(),
+            reason=form.issued_reason.data,
         ),
     )
     if refused:
@@ -426,6 +458,8 @@ def transition(ticket_id: int):
 def assign(ticket_id: int):
     ticket = _load(ticket_id)
     form = AssignForm(prefix="as")
+    if not form.validate():  # the version is required here as on every change
+        return _render_detail(ticket, 400, assign=form)
     value = form.assignee.data or ""
     is_id = value.isascii() and value.isdigit() and len(value) < 12
     person = db.session.get(User, int(value)) if is_id else None
