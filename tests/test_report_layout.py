@@ -439,6 +439,8 @@ def test_seed_month_docx_to_the_letter(demo_app):
     # no-break spaces inside words; sizes and styles as the PDF.
     header = document.tables[0]
     assert 'w:w="0"' in header._tbl.tblPr.xml  # tblCellMar: the column is the text width
+    grid = [int(c.get(qn("w:w"))) for c in header._tbl.tblGrid.findall(qn("w:gridCol"))]
+    assert [round(w * 25.4 / 1440) for w in grid] == [66, 99]  # 40 % and 60 % of 165 mm
     org, nation = header.rows[0].cells
     lines = [p for p in org.paragraphs if p.text]
     assert [p.text.replace("\xa0", " ") for p in lines] == [
@@ -479,6 +481,16 @@ def test_seed_month_docx_to_the_letter(demo_app):
     assert "w:noBreakHyphen" in reference._p.xml
     assert "1809/STTTT-TTTTTT" not in _runs_xml_text(reference)  # its hyphen does not break
     assert "1809/STTTTTTTTTT" in _runs_xml_text(reference)
+
+    # Figures tables of up to 31 rows are kept whole (each row kept with the next).
+    figures = [t for t in document.tables if t.rows[0].cells[0].text == "TT"]
+    assert len(figures) == 3
+    for table in figures:
+        keeps = [
+            all(p.paragraph_format.keep_with_next for p in r.cells[1].paragraphs)
+            for r in table.rows
+        ]
+        assert keeps == [True] * (len(table.rows) - 1) + [False]
 
     # Nơi nhận 12 pt bold italic, its lines 11 pt; the signer 14 pt bold.
     signature = document.tables[-1]
@@ -562,3 +574,20 @@ def test_without_the_font_the_pages_say_how_to_install(demo_client, auth, no_rep
     assert "fonts-liberation2" in issue.get_data(as_text=True)
     assert db.session.scalar(select(func.count(IssuedReport.id))) == 0
     assert db.session.get(MonthLock, "2023-09") is None
+
+
+def test_2025_docx_long_table_keeps_its_start_and_end(eras_app):
+    import docx
+
+    from helpdesk.reports.word import render_docx
+
+    document = docx.Document(io.BytesIO(render_docx(_document("2025-08", date(2025, 9, 3)))))
+    communes = [t for t in document.tables if t.rows[0].cells[0].text == "TT"][1]
+    assert len(communes.rows) == 1 + 114 + 1
+    keeps = [
+        all(p.paragraph_format.keep_with_next for p in r.cells[1].paragraphs) for r in communes.rows
+    ]
+    # The header and rows 1-10 keep with the next (so at least 11 rows start the table), the
+    # rows before the last five keep with the next (the table never ends with a lone row).
+    assert keeps[:11] == [True] * 11 and keeps[11:-6] == [False] * (len(keeps) - 17)
+    assert keeps[-6:] == [True] * 5 + [False]

@@ -18,6 +18,9 @@ from .document import AGENCY_SIZE, Block, Chart, ReportDocument, line_width_mm, 
 FONT = "Times New Roman"
 INDENT = Cm(1.27)
 NBSP = "\u00a0"
+# Tables (rows with the total): one of up to WHOLE_ROWS is never split; a longer one keeps its
+# first KEEP_FIRST and its last KEEP_LAST rows together (as report.css).
+WHOLE_ROWS, KEEP_FIRST, KEEP_LAST = 31, 10, 5
 RULE_SHARE = 0.4  # rules under the agency and the subject: 40 % of the text (NĐ 30: 1/3-1/2)
 
 
@@ -111,6 +114,17 @@ def _no_borders(table) -> None:
     table._tbl.tblPr.append(margins)
 
 
+def _column_widths(table, widths_mm) -> None:
+    """Fixed column widths, in every place a reader looks: the grid (LibreOffice, and Word's
+    fixed layout) and each cell (Word)."""
+    table.autofit = False
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths_mm, strict=True):
+        col.set(qn("w:w"), str(round(width * 1440 / 25.4)))
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths_mm, strict=True):
+            cell.width = Mm(width)
+
+
 def _agency(cell, lines, *, bold: bool, first: bool) -> float:
     """An agency name in its measured lines, one paragraph each; the words of a line joined by
     no-break spaces inside a word (TRUYỀN THÔNG), so Word too breaks between words only.
@@ -162,13 +176,10 @@ def _page_number_header(section) -> None:
 def _header(document, doc: ReportDocument, text_mm: float) -> None:
     h = doc.header
     table = document.add_table(rows=2, cols=2)
-    table.autofit = False  # keep the widths set below
     _no_borders(table)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     widths = (text_mm * 0.4, text_mm * 0.6)
-    for row in table.rows:
-        for cell, width in zip(row.cells, widths, strict=True):
-            cell.width = Mm(width)
+    _column_widths(table, widths)
     center = WD_ALIGN_PARAGRAPH.CENTER
     org, nation = table.rows[0].cells
     _agency(org, h.parent_agency_lines, bold=False, first=True)
@@ -191,10 +202,9 @@ def _header(document, doc: ReportDocument, text_mm: float) -> None:
     subject = _paragraph(document, align=center, after=0)
     _add_pieces(subject, h.subject, 14, bold=True)
     rule = document.add_table(rows=1, cols=1)
-    rule.autofit = False  # keep the width set below
     _no_borders(rule)
     rule.alignment = WD_TABLE_ALIGNMENT.CENTER
-    rule.rows[0].cells[0].width = Mm(text_mm)
+    _column_widths(rule, (text_mm,))
     _rule(rule.rows[0].cells[0], _subject_mm(h.subject, text_mm) * RULE_SHARE, text_mm)
     if h.recipient:
         _paragraph(document, h.recipient, align=center, before=10, after=10)
@@ -240,6 +250,24 @@ def _repeat_header(row) -> None:
     tr_pr.append(element)
 
 
+def _keep_rows(table) -> None:
+    """As the PDF: a table that fits on a page (WHOLE_ROWS rows) is kept whole; a longer one
+    keeps its header and first KEEP_FIRST rows together, and its last KEEP_LAST rows (Word
+    keeps a row with the next when its paragraphs are "keep with next")."""
+    rows = table.rows
+    count = len(rows) - 1  # without the header
+    last = len(rows) - 1
+    for index, row in enumerate(rows):
+        if count <= WHOLE_ROWS:
+            keep = index < last
+        else:
+            keep = index <= KEEP_FIRST or last - KEEP_LAST <= index < last
+        if keep:
+            for cell in row.cells:
+                for paragraph in cell.paragraphs:
+                    paragraph.paragraph_format.keep_with_next = True
+
+
 def _chart(document, chart: Chart, text_mm: float) -> None:
     _paragraph(
         document,
@@ -258,23 +286,21 @@ def _chart(document, chart: Chart, text_mm: float) -> None:
         picture.add_run().add_picture(png, width=Mm(text_mm))
     rows = (*chart.rows, chart.total)
     table = document.add_table(rows=1 + len(rows), cols=5)
-    table.autofit = False  # keep the widths set below
     table.style = "Table Grid"
-    widths = (12, text_mm - 12 - 3 * 28, 28, 28, 28)
+    _column_widths(table, (12, text_mm - 12 - 3 * 28, 28, 28, 28))
     right, center = WD_ALIGN_PARAGRAPH.RIGHT, WD_ALIGN_PARAGRAPH.CENTER
     head = ("TT", chart.unit_heading, "Tiếp nhận", "Trực tuyến", "Tỷ lệ")
-    for cell, text, width in zip(table.rows[0].cells, head, widths, strict=True):
-        cell.width = Mm(width)
+    for cell, text in zip(table.rows[0].cells, head, strict=True):
         _cell_text(cell, text, bold=True, align=center)
     _repeat_header(table.rows[0])
     for index, (row, item) in enumerate(zip(table.rows[1:], rows, strict=True), start=1):
         total = item is chart.total
         values = ("" if total else str(index), item.label, *item.cells)
         aligns = (center, None, right, right, right)
-        for cell, text, width, align in zip(row.cells, values, widths, aligns, strict=True):
-            cell.width = Mm(width)
+        for cell, text, align in zip(row.cells, values, aligns, strict=True):
             _cell_text(cell, text, bold=total, align=align)
         row._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
+    _keep_rows(table)
     if chart.note:
         _paragraph(document, chart.note, size=12, italic=True, before=2)
     else:
@@ -284,10 +310,9 @@ def _chart(document, chart: Chart, text_mm: float) -> None:
 def _signature(document, doc: ReportDocument, text_mm: float) -> None:
     sig = doc.signature
     table = document.add_table(rows=1, cols=2)
-    table.autofit = False  # keep the widths set below
     _no_borders(table)
+    _column_widths(table, (text_mm / 2, text_mm / 2))
     left, right = table.rows[0].cells
-    left.width = right.width = Mm(text_mm / 2)
     _cell_text(left, sig.distribution_label, size=12, bold=True, italic=True)
     for line in sig.distribution:
         _cell_text(left, f"- {line}", size=11, first=False)
