@@ -24,6 +24,11 @@ DEMO_PASSWORDS = {
     "linh.dm": ("operator", None, "Linh-Demo-2023"),
     "thang.vd": ("supervisor", None, "Thang-Demo-2023"),
 }
+# Admins sign in with a second factor (TOTP). The demo admin is enrolled with this demo-only
+# secret, printed by `flask demo`: add it to an authenticator app, or print the current code
+# with DEMO_CODE_COMMAND.
+DEMO_TOTP_SECRETS = {"admin": "HAIPHONGDEMOADMINTWOFACTORSECRET"}
+DEMO_CODE_COMMAND = ".venv/bin/python -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
 
 data_cli = AppGroup("data", help="Import data files.")
 users_cli = AppGroup("users", help="Manage users.")
@@ -85,13 +90,51 @@ def users_create(username: str, role: str, full_name: str | None, password_stdin
     click.echo(f"created {user.username} ({user.role})")
 
 
+@users_cli.command("reset-2fa")
+@click.argument("username")
+def users_reset_2fa(username: str) -> None:
+    """Remove a user's second factor (a lost phone and no recovery code left) and end every
+    session of theirs; an admin enrols again at the next sign-in. Audited."""
+    from .auth.services import find_user
+    from .auth.twofactor import turn_off
+
+    user = find_user(username)
+    if user is None:
+        click.echo(f"error: no user {username}", err=True)
+        sys.exit(1)
+    ended = turn_off(user, actor=None)
+    db.session.commit()
+    click.echo(f"two-factor sign-in removed for {user.username}; {ended} session(s) ended")
+
+
+def load_demo_users() -> None:
+    """Create or reset the demo users: demo passwords, unlocked, the admin enrolled in 2FA."""
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .timeutil import now_local
+
+    for username, (role, full_name, password) in DEMO_PASSWORDS.items():
+        user = db.session.scalar(select(User).where(User.username == username))
+        if user is None:
+            user = User(username=username, role=role, full_name=full_name or username)
+            db.session.add(user)
+            db.session.flush()
+        user.active = True
+        user.failed_logins = 0
+        user.locked_until = None
+        user.set_password(password)
+        secret = DEMO_TOTP_SECRETS.get(username)
+        if secret:
+            user.totp_secret = secret
+            user.totp_enabled_at = now_local()
+            user.totp_last_counter = None
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
     """Load the bundled demo data sets (Hải Phòng 09/2023, then 08/2025) and the demo users."""
-    from sqlalchemy import select
-
-    from .auth.models import User
     from .imports import run_import
     from .imports.engine import collect_files
 
@@ -101,17 +144,17 @@ def demo() -> None:
         print_report(report)
         if not report.ok:
             sys.exit(1)
-    for username, (role, full_name, password) in DEMO_PASSWORDS.items():
-        user = db.session.scalar(select(User).where(User.username == username))
-        if user is None:
-            user = User(username=username, role=role, full_name=full_name or username)
-            db.session.add(user)
-        user.active = True
-        user.set_password(password)
+    load_demo_users()
     db.session.commit()
     click.echo("\nDemo users (demo passwords, change them for real use):")
     for username, (role, _n, password) in DEMO_PASSWORDS.items():
         click.echo(f"  {username:<10} {role:<11} {password}")
+    for username, secret in DEMO_TOTP_SECRETS.items():
+        click.echo(
+            f"\n{username} also needs a code from an authenticator app (two-factor sign-in).\n"
+            f"  Add this secret to the app (time-based):  {secret}\n"
+            f"  or print the current code with:  {DEMO_CODE_COMMAND.format(secret=secret)}"
+        )
 
 
 def register_cli(app: Flask) -> None:

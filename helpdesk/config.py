@@ -16,6 +16,19 @@ def _bool(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be at least 1, not {value}.")
+    return value
+
+
 def load_config(instance_path: str) -> dict:
     """Return the settings taken from the environment, with safe defaults."""
     db_url = os.environ.get("DATABASE_URL") or (
@@ -36,8 +49,6 @@ def load_config(instance_path: str) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE"),
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "IMPORT_MAX_BYTES": 10 * 1024 * 1024,
@@ -45,6 +56,14 @@ def load_config(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
         "LOGIN_LOCKOUT_FAILURES": 8,
         "LOGIN_LOCKOUT_MINUTES": 15,
+        # Server-side sessions (helpdesk.auth.sessions): a session ends after this long without
+        # a request, or this long after sign-in; "Ghi nhớ" keeps one for SESSION_REMEMBER_DAYS.
+        "SESSION_IDLE_MINUTES": _positive_int("SESSION_IDLE_MINUTES", 60),
+        "SESSION_MAX_HOURS": _positive_int("SESSION_MAX_HOURS", 12),
+        "SESSION_REMEMBER_DAYS": _positive_int("SESSION_REMEMBER_DAYS", 14),
+        # Two-factor sign-in is required of admins always, of supervisors when this is on.
+        "REQUIRE_2FA_SUPERVISORS": _bool("REQUIRE_2FA_SUPERVISORS"),
+        "TWO_FACTOR_ISSUER": "Hỗ trợ TTHC",  # the account's label in authenticator apps
         "RETENTION_MONTHS": int(os.environ.get("RETENTION_MONTHS", "36")),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
         # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host

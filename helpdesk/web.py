@@ -2,34 +2,75 @@
 
 from __future__ import annotations
 
-from flask import Flask, g, request
-from flask_login import current_user
+from flask import Flask, g, redirect, request, session, url_for
+from flask_login import current_user, login_user
 
 from . import formatting
-from .extensions import db, login_manager
+from .extensions import login_manager
+
+# While an admin (or a supervisor, by setting) has no second factor, these are the only pages
+# their session opens: every other request goes to enrolment.
+ENROLMENT_OPEN = {"auth.two_factor_setup", "auth.logout", "static"}
 
 
 def register_web(app: Flask) -> None:
-    """Install the user loader, security headers and template filters."""
-    from .auth.models import User
+    """Install the session loader, security headers and template filters."""
+    from .auth import sessions, twofactor
 
-    @login_manager.user_loader
-    def load_user(value: str):
-        user_id, _, token = value.partition(":")
-        if not (user_id.isascii() and user_id.isdigit() and len(user_id) < 19) or not token:
+    # The cookie carries the session's random key, never the user's id (see auth.sessions).
+    login_manager.id_attribute = "get_session_key"
+    login_manager.user_loader(sessions.load_user)
+
+    @app.before_request
+    def open_session():
+        if request.endpoint == "static":
             return None
-        user = db.session.get(User, int(user_id))
-        # A reset password or a deactivation changes the token: every old session ends.
-        if user is None or user.session_token != token or not user.active:
-            return None
-        return user
+        user = current_user._get_current_object()  # one query: the session and its user
+        if not user.is_authenticated:
+            if "_user_id" in session:  # ended or run out: forget the key
+                for name in ("_user_id", "_fresh", "_id"):
+                    session.pop(name, None)
+            remembered = request.cookies.get(sessions.REMEMBER_COOKIE)
+            if remembered:
+                restored = sessions.restore_remembered(remembered)
+                if restored is None:
+                    sessions.remember_cookie(None)
+                else:
+                    user, new_key, max_age = restored
+                    session.clear()
+                    login_user(user, fresh=False)
+                    sessions.remember_cookie(new_key, max_age)
+        if (
+            user.is_authenticated
+            and request.endpoint not in ENROLMENT_OPEN
+            and twofactor.must_enrol(user)
+        ):
+            return redirect(url_for("auth.two_factor_setup"))
+        return None
+
+    @app.after_request
+    def remember_cookie(response):
+        action = g.pop("remember_cookie", None)
+        if action is not None:
+            key, max_age = action
+            options = {
+                "path": "/",
+                "secure": bool(app.config.get("SESSION_COOKIE_SECURE")),
+                "httponly": True,
+                "samesite": "Lax",
+            }
+            if key:
+                response.set_cookie(sessions.REMEMBER_COOKIE, key, max_age=max_age, **options)
+            else:
+                response.delete_cookie(sessions.REMEMBER_COOKIE, **options)
+        return response
 
     @app.teardown_request
     def forget_user(_exc):
         # Flask-Login caches the user in g, Flask-WTF the CSRF token; tests reuse one app context
         # across requests, and a token cached from before sign-in must not outlive its session.
-        g.pop("_login_user", None)
-        g.pop("csrf_token", None)
+        for name in ("_login_user", "csrf_token", "user_session", "remember_cookie"):
+            g.pop(name, None)
 
     @app.after_request
     def security_headers(response):
@@ -77,6 +118,10 @@ def _nav_items() -> list[tuple[str, str, str, bool]]:
 
     if not current_user.is_authenticated:
         return []
+    from .auth.twofactor import must_enrol
+
+    if must_enrol(current_user):
+        return []  # nothing else opens until the second factor is set up
     here = request.endpoint or ""
     exact = {endpoint for endpoint, _label, _role in NAV}
     items = []

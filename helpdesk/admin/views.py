@@ -8,8 +8,17 @@ from sqlalchemy import func, select
 
 from ..access import role_required
 from ..audit import AuditLog, record
+from ..auth import twofactor
 from ..auth.models import User
-from ..auth.services import UserError, change_role, create_user, reset_password, set_active
+from ..auth.services import (
+    UserError,
+    change_role,
+    create_user,
+    end_sessions_by_admin,
+    reset_password,
+    set_active,
+)
+from ..auth.sessions import current_session, describe_agent, open_sessions
 from ..extensions import db
 from ..reports.models import ORGANISATION_KEYS, OrgSetting
 from ..textutil import nfc
@@ -72,8 +81,19 @@ def user_edit(user_id: int):
             db.session.commit()
             flash("Đã lưu.", "success")
             return redirect(url_for("admin.users"))
+    return _user_page(user, form, reset)
+
+
+def _user_page(user: User, form: UserEditForm, reset: PasswordResetForm):
     return render_template(
-        "admin/user_edit.html", user=user, form=form, reset=reset, action=ActionForm()
+        "admin/user_edit.html",
+        user=user,
+        form=form,
+        reset=reset,
+        action=ActionForm(),
+        sessions=open_sessions(user.id),
+        describe=describe_agent,
+        two_factor_required=twofactor.required_for(user),
     )
 
 
@@ -92,10 +112,7 @@ def user_reset(user_id: int):
             db.session.commit()
             flash(f"Đã đặt lại mật khẩu cho {user.username}; mọi phiên cũ đã kết thúc.", "success")
             return redirect(url_for("admin.users"))
-    form = UserEditForm(obj=user)
-    return render_template(
-        "admin/user_edit.html", user=user, form=form, reset=reset, action=ActionForm()
-    ), 400
+    return _user_page(user, UserEditForm(obj=user), reset), 400
 
 
 @bp.route("/nguoi-dung/<int:user_id>/trang-thai", methods=["POST"])
@@ -111,6 +128,41 @@ def user_toggle(user_id: int):
     db.session.commit()
     flash(f"Đã {'kích hoạt' if user.active else 'vô hiệu hóa'} {user.username}.", "success")
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/nguoi-dung/<int:user_id>/ket-thuc-phien", methods=["POST"])
+@role_required("admin")
+def user_end_sessions(user_id: int):
+    """End every session of a user (an admin's own: every one but this)."""
+    user = _get_user(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    current = current_session()
+    ended = end_sessions_by_admin(user, current_user, keep=current.id if current else None)
+    db.session.commit()
+    flash(f"Đã kết thúc {ended} phiên đăng nhập của {user.username}.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.route("/nguoi-dung/<int:user_id>/xac-thuc-hai-buoc", methods=["POST"])
+@role_required("admin")
+def user_reset_2fa(user_id: int):
+    """Remove a user's second factor (a lost phone): every session of theirs ends, and they
+    enrol again (admins at their next sign-in)."""
+    user = _get_user(user_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if user.id == current_user.id:
+        message = "Không thể tự đặt lại xác thực hai bước của mình: nhờ một quản trị viên khác."
+        flash(message, "error")
+    elif not user.totp_secret:
+        flash(f"{user.username} chưa bật xác thực hai bước.", "info")
+    else:
+        twofactor.turn_off(user, current_user)
+        db.session.commit()
+        message = f"Đã đặt lại xác thực hai bước của {user.username}; mọi phiên đã kết thúc."
+        flash(message, "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
 @bp.route("/nhom-yeu-cau", methods=["GET"])

@@ -15,3 +15,23 @@ class LoginForm(FlaskForm):
         render_kw={"autocomplete": "current-password"},
     )
     remember = BooleanField("Ghi nhớ trên máy này")
+
+
+class CodeForm(FlaskForm):
+    """A second-factor code: six digits from the app, or a recovery code."""
+
+    code = StringField(
+        "Mã xác thực",
+        validators=[DataRequired("Nhập mã xác thực."), Length(max=40)],
+        render_kw={
+            "autocomplete": "one-time-code",
+            "inputmode": "text",
+            "autofocus": True,
+            "spellcheck": "false",
+            "autocapitalize": "off",
+        },
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: the CSRF token only."""

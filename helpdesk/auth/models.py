@@ -1,14 +1,13 @@
-"""Users and roles."""
+"""Users and roles, their sign-in sessions and their second factor."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -22,10 +21,6 @@ ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 _hasher = PasswordHasher()
 
 
-def _new_token() -> str:
-    return secrets.token_urlsafe(24)
-
-
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -35,20 +30,33 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    # Changing the token signs the user out of every session (password reset, deactivation).
-    session_token: Mapped[str] = mapped_column(String(64), default=_new_token)
+    # Counted with one UPDATE ... RETURNING before a password or code is checked (services).
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=now_local)
+    # TOTP (RFC 6238): the base32 secret, set when enrolment starts; enrolled once confirmed
+    # with a code. The last accepted time step refuses a code used a second time.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_counter: Mapped[int | None]
 
-    # Flask-Login: the session stores the token, not the id, so a reset ends every session.
-    def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+    # The key of the sign-in session this object was loaded for (not a column): Flask-Login
+    # stores it in the cookie (login_manager.id_attribute), never the user's id.
+    session_key = None  # str | None; a plain attribute, not mapped
+
+    def get_session_key(self) -> str:
+        if not self.session_key:
+            raise RuntimeError("sign the user in through helpdesk.auth.sessions.start_session")
+        return self.session_key
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
         return bool(self.active)
+
+    @property
+    def two_factor_enabled(self) -> bool:
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
 
     @property
     def role_label(self) -> str:
@@ -62,8 +70,12 @@ class User(UserMixin, db.Model):
         return ROLE_RANK.get(self.role, -1) >= lowest
 
     def set_password(self, password: str) -> None:
+        """Set a new password; every open session of the user ends (in this transaction)."""
         self.password_hash = _hasher.hash(password)
-        self.session_token = _new_token()
+        if self.id is not None:
+            from .sessions import end_user_sessions
+
+            end_user_sessions(self.id, "password")
 
     def check_password(self, password: str) -> bool:
         if not self.password_hash:
@@ -72,6 +84,40 @@ class User(UserMixin, db.Model):
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+class UserSession(db.Model):
+    """A sign-in session, shared by every worker. The cookie carries a random key whose SHA-256
+    is ``token_hash``; a remember-me cookie carries another whose hash is ``remember_hash``."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now_local)
+    last_seen_at: Mapped[datetime] = mapped_column(default=now_local)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    address: Mapped[str | None] = mapped_column(String(45))
+    ended_at: Mapped[datetime | None]
+    # logout, user, others, admin, password, deactivated, idle, expired, two_factor
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for a TOTP code (lost phone); stored as its SHA-256."""
+
+    __tablename__ = "recovery_codes"
+    # Also the index of a user's codes (user_id leads).
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=now_local)
+    used_at: Mapped[datetime | None]
 
 
 def dummy_verify(password: str) -> None:

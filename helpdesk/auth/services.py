@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select, update
 
 from ..audit import record
 from ..extensions import db
 from ..textutil import nfc
 from ..timeutil import now_local
-from .models import ROLES, User, _new_token, dummy_verify
+from .models import ROLES, User, dummy_verify
+from .sessions import end_user_sessions
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD = 10
@@ -45,30 +47,105 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
 
+GENERIC_ERROR = "Tên đăng nhập hoặc mật khẩu không đúng."
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a password check. ``reason`` is for tests and logs, never for the page:
+    a wrong password, an unknown user, a deactivated or a locked account read the same."""
+
+    user: User | None
+    reason: str  # ok, unknown, locked, wrong_password, inactive
+
+    @property
+    def message(self) -> str | None:
+        return None if self.user is not None else GENERIC_ERROR
+
+
+def reserve_attempt(user_id: int, lockout_failures: int) -> int | None:
+    """Count one attempt on the account before it is checked; return its number, or None if
+    the account is locked.
+
+    One UPDATE ... RETURNING, committed at once (with nothing else: call it before any other
+    change of the request), before the slow check: of any number of attempts sent at once,
+    exactly ``lockout_failures`` get a number up to the threshold and are checked; the others
+    are refused unchecked. A success resets the count (clear_failures).
+    """
+    now = now_local()
+    stmt = (
+        update(User)
+        .where(User.id == user_id, or_(User.locked_until.is_(None), User.locked_until <= now))
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+    )
+    number = db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar()
+    db.session.commit()
+    return number
+
+
+def attempt_allowed(number: int | None, lockout_failures: int) -> bool:
+    return number is not None and number <= lockout_failures
+
+
+def register_failure(user: User, number: int, lockout_failures: int, lockout_minutes: int):
+    """A checked attempt failed: the attempt that reaches the threshold locks the account."""
+    if number < lockout_failures:
+        return  # the reserved count stands as the failure
+    db.session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(locked_until=now_local() + timedelta(minutes=lockout_minutes), failed_logins=0),
+        execution_options={"synchronize_session": False},
+    )
+    record("lockout", "user", user.id, f"Khóa tạm {user.username}", user_id=None)
+
+
+def clear_failures(user: User, signed_in: bool = False) -> None:
+    """A password (and second factor) passed: the failure count starts again."""
+    values = {"failed_logins": 0, "locked_until": None}
+    if signed_in:
+        values["last_login_at"] = now_local()
+    db.session.execute(
+        update(User).where(User.id == user.id).values(**values),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def authenticate(username: str, password: str, lockout_failures: int, lockout_minutes: int):
-    """Check a sign-in. Return (user, None) or (None, message)."""
-    generic = "Tên đăng nhập hoặc mật khẩu không đúng."
+    """Check a username and password; return a SignIn. Failures are counted, never reset here:
+    the caller calls clear_failures once the sign-in is complete (after a second factor)."""
     user = find_user(username.strip())
     if user is None:
         dummy_verify(password)
-        return None, generic
-    now = now_local()
-    if user.locked_until and user.locked_until > now:
-        dummy_verify(password)
-        return None, "Tài khoản tạm khóa do đăng nhập sai nhiều lần. Vui lòng thử lại sau."
+        return SignIn(None, "unknown")
+    number = reserve_attempt(user.id, lockout_failures)
+    if not attempt_allowed(number, lockout_failures):
+        dummy_verify(password)  # the same time as a real check
+        return SignIn(None, "locked")
     if not user.check_password(password):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= lockout_failures:
-            user.locked_until = now + timedelta(minutes=lockout_minutes)
-            user.failed_logins = 0
-            record("lockout", "user", user.id, f"Khóa tạm {user.username}", user_id=None)
-        return None, generic
+        register_failure(user, number, lockout_failures, lockout_minutes)
+        return SignIn(None, "wrong_password")
     if not user.active:
-        return None, "Tài khoản đã bị vô hiệu hóa."
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    return user, None
+        register_failure(user, number, lockout_failures, lockout_minutes)
+        return SignIn(None, "inactive")
+    return SignIn(user, "ok")
+
+
+def check_code(user: User, code: str, lockout_failures: int, lockout_minutes: int) -> str:
+    """Check a second-factor code, counted with the password attempts of the same account:
+    "totp" or "recovery" when it passed, "wrong", or "locked" (too many failures)."""
+    from .twofactor import check_second_factor
+
+    number = reserve_attempt(user.id, lockout_failures)
+    if not attempt_allowed(number, lockout_failures):
+        return "locked"
+    kind = check_second_factor(user, code)
+    if kind is None:
+        register_failure(user, number, lockout_failures, lockout_minutes)
+        return "wrong"
+    clear_failures(user)
+    return kind
 
 
 def create_user(
@@ -101,7 +178,7 @@ def create_user(
 
 
 def reset_password(user: User, password: str, actor_id: int | None) -> None:
-    """Set a new password; every session of the user ends."""
+    """Set a new password; every session of the user ends (User.set_password)."""
     problem = password_problem(password, user.username)
     if problem:
         raise UserError(problem, "password")
@@ -117,7 +194,7 @@ def set_active(user: User, active: bool, actor_id: int | None) -> None:
         return
     user.active = active
     if not active:
-        user.session_token = _new_token()
+        end_user_sessions(user.id, "deactivated")
     action = "activate" if active else "deactivate"
     record(action, "user", user.id, f"{action} {user.username}", user_id=actor_id)
 
@@ -134,3 +211,17 @@ def change_role(user: User, role: str, actor_id: int | None) -> None:
             user_id=actor_id,
         )
         user.role = role
+
+
+def end_sessions_by_admin(user: User, actor: User, keep: int | None = None) -> int:
+    """An admin ends every session of a user (their own but the current one); audited."""
+    ended = end_user_sessions(user.id, "admin", keep=keep if actor.id == user.id else None)
+    record(
+        "end_sessions",
+        "user",
+        user.id,
+        f"Kết thúc {ended} phiên đăng nhập của {user.username}",
+        detail={"sessions_ended": ended},
+        user_id=actor.id,
+    )
+    return ended
