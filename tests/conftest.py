@@ -14,12 +14,13 @@ import uuid
 from pathlib import Path
 
 import hypothesis
+import pyotp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from helpdesk import create_app
-from helpdesk.cli import DEMO_DIR, DEMO_DIRS, DEMO_PASSWORDS
+from helpdesk.cli import DEMO_DIR, DEMO_DIRS, load_demo_users
 from helpdesk.extensions import db
 
 # Hypothesis: bounded runs, no deadline (the database sets the pace). In CI the examples are
@@ -103,19 +104,13 @@ def _build_template(dbs: Databases, label: str, load_demo: bool, folders=(DEMO_D
     with app.app_context():
         upgrade()
         if load_demo:
-            from helpdesk.auth.models import User
             from helpdesk.imports import run_import
             from helpdesk.imports.engine import collect_files
 
             for folder in folders:
                 report = run_import(collect_files([folder]))
                 assert report.ok, [str(e) for e in report.errors]
-            for username, (role, full_name, password) in DEMO_PASSWORDS.items():
-                user = db.session.scalar(sa.select(User).where(User.username == username))
-                if user is None:
-                    user = User(username=username, role=role, full_name=full_name or username)
-                    db.session.add(user)
-                user.set_password(password)
+            load_demo_users()  # as `flask demo`: the admin enrolled in two-factor sign-in
             db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -214,11 +209,16 @@ def demo_client(demo_app):
 
 @pytest.fixture
 def make_user(app_context_app):
+    """Create a user with PASSWORD. Admins are enrolled in two-factor sign-in (as they must be
+    to do anything) unless ``two_factor=False``; ``login`` below posts their code."""
     from helpdesk.auth.models import User
 
     counter = {"n": 0}
 
-    def factory(role: str = "operator", username: str | None = None, **fields) -> User:
+    def factory(
+        role: str = "operator", username: str | None = None, two_factor: bool | None = None,
+        **fields,
+    ) -> User:  # fmt: skip
         counter["n"] += 1
         user = User(
             username=username or f"{role}{counter['n']}",
@@ -227,11 +227,23 @@ def make_user(app_context_app):
             **fields,
         )
         user.set_password(PASSWORD)
+        if two_factor if two_factor is not None else role == "admin":
+            enrol_two_factor(user)
         db.session.add(user)
         db.session.commit()
         return user
 
     return factory
+
+
+def enrol_two_factor(user) -> str:
+    """Enrol a user in TOTP directly (the enrolment page has its own tests); return the secret."""
+    from helpdesk.timeutil import now_local
+
+    user.totp_secret = pyotp.random_base32()
+    user.totp_enabled_at = now_local()
+    user.totp_last_counter = None
+    return user.totp_secret
 
 
 @pytest.fixture
@@ -243,12 +255,39 @@ def app_context_app(request):
     return request.getfixturevalue("app")
 
 
-def login(client, username: str, password: str = PASSWORD, follow: bool = False):
-    return client.post(
-        "/dang-nhap",
-        data={"username": username, "password": password},
-        follow_redirects=follow,
-    )
+TWO_FACTOR_STEP = "/dang-nhap/ma-xac-thuc"
+
+
+def login(client, username: str, password: str = PASSWORD, follow: bool = False, **data):
+    """Sign in through the sign-in form; for a user enrolled in two-factor sign-in, post the
+    current code of their secret too (as their phone would show it) and return that answer.
+    With CSRF on, each form's token is read from its page first."""
+    csrf = client.application.config.get("WTF_CSRF_ENABLED")
+    if csrf:
+        data["csrf_token"] = csrf_token_from(client.get("/dang-nhap").get_data(as_text=True))
+    response = client.post("/dang-nhap", data={"username": username, "password": password, **data})
+    if response.status_code == 302 and response.headers["Location"].endswith(TWO_FACTOR_STEP):
+        code = {"code": current_code(client.application, username)}
+        if csrf:
+            page = client.get(TWO_FACTOR_STEP).get_data(as_text=True)
+            code["csrf_token"] = csrf_token_from(page)
+        response = client.post(TWO_FACTOR_STEP, data=code)
+    if follow and response.status_code == 302:
+        response = client.get(response.headers["Location"], follow_redirects=True)
+    return response
+
+
+def current_code(app, username: str) -> str:
+    """The user's TOTP code now. A code is accepted once: tests sign the same user in several
+    times a minute, so the record of the last code used is cleared first (in the database)."""
+    from helpdesk.auth.models import User
+
+    with app.app_context():
+        user = db.session.scalar(sa.select(User).where(User.username == username))
+        user.totp_last_counter = None
+        db.session.commit()
+        secret = user.totp_secret
+    return pyotp.TOTP(secret).now()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from helpdesk.auth.models import ROLE_RANK, ROLES
 
 from .conftest import login
 
-PUBLIC = {"static", "auth.login"}
+PUBLIC = {"static", "auth.login", "auth.two_factor"}  # the code step of a sign-in
 
 
 def _routes(app):

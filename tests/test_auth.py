@@ -1,7 +1,10 @@
+import re
+
 from sqlalchemy import select
 
 from helpdesk.audit import AuditLog
 from helpdesk.auth.models import User
+from helpdesk.auth.services import GENERIC_ERROR as GENERIC
 from helpdesk.extensions import db
 
 from .conftest import PASSWORD, csrf_token_from, login
@@ -44,8 +47,10 @@ def test_inactive_user_refused_and_existing_session_ends(client, make_user):
     user.active = False
     db.session.commit()
     assert client.get("/").status_code == 302  # the running session is refused at once
-    html = login(client, user.username).get_data(as_text=True)
-    assert "vô hiệu hóa" in html
+    response = login(client, user.username)  # the right password
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert GENERIC in html and "vô hiệu hóa" not in html  # as a wrong password reads
 
 
 def test_password_reset_signs_out_everywhere(client, make_user):
@@ -61,9 +66,41 @@ def test_lockout_after_repeated_failures(app, make_user):
     client = app.test_client()
     for _ in range(app.config["LOGIN_LOCKOUT_FAILURES"]):
         login(client, user.username, "wrong-password")
-    html = login(client, user.username).get_data(as_text=True)
-    assert "tạm khóa" in html
+    response = login(client, user.username)  # the right password, too late
+    assert response.status_code == 200
+    assert GENERIC in response.get_data(as_text=True)
+    db.session.refresh(user)
+    assert user.locked_until is not None and user.failed_logins == 0
     assert db.session.scalar(select(AuditLog).where(AuditLog.action == "lockout")) is not None
+
+
+def _error_part(html: str) -> str:
+    """The page as the person sees it, less what they typed (the username field's value)."""
+    return re.sub(r'value="[^"]*"', "", html)
+
+
+def test_one_message_for_wrong_password_unknown_deactivated_and_locked(app, make_user):
+    """A probe found that a deactivated or a locked account answered differently from a wrong
+    password: which told an attacker the account exists, and for a deactivated one that the
+    password was right. Every refusal now reads the same."""
+    wrong = make_user(username="sai.mat.khau")
+    inactive = make_user(username="vo.hieu", active=False)
+    locked = make_user(username="bi.khoa")
+    client = app.test_client()
+    for _ in range(app.config["LOGIN_LOCKOUT_FAILURES"]):
+        login(client, locked.username, "wrong-password")
+    pages = {
+        "wrong password": login(client, wrong.username, "Sai-Mat-Khau-1"),
+        "unknown user": login(client, "khong.co.ai", PASSWORD),
+        "deactivated, right password": login(client, inactive.username, PASSWORD),
+        "locked, right password": login(client, locked.username, PASSWORD),
+    }
+    bodies = {what: _error_part(r.get_data(as_text=True)) for what, r in pages.items()}
+    assert {r.status_code for r in pages.values()} == {200}
+    assert GENERIC in bodies["wrong password"]
+    for what, body in bodies.items():
+        assert body == bodies["wrong password"], what
+    assert {r.headers.get("Set-Cookie") is None for r in pages.values()} == {True}
 
 
 def test_open_redirect_refused(client, make_user):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections import deque
@@ -10,7 +11,8 @@ from urllib.parse import urljoin, urlsplit
 import sqlalchemy as sa
 
 from helpdesk.audit import AuditLog
-from helpdesk.auth.models import User
+from helpdesk.auth.models import User, UserSession
+from helpdesk.auth.twofactor import grouped
 from helpdesk.cli import DEMO_PASSWORDS
 from helpdesk.extensions import db
 
@@ -78,7 +80,10 @@ def test_session_is_renewed_at_sign_in(app_factory):
     with client.session_transaction() as sess:
         assert "planted" not in sess
         assert sess.get("csrf_token") != raw_before
-        assert sess["_user_id"].startswith(f"{user.id}:")
+        key = sess["_user_id"]  # a random session key, never the user's id
+    assert key != str(user.id) and len(key) >= 40
+    stored = db.session.scalar(sa.select(UserSession).where(UserSession.user_id == user.id))
+    assert stored.token_hash == hashlib.sha256(key.encode()).hexdigest() != key
     # The token of the anonymous session no longer works in the signed-in one.
     assert client.post("/dang-xuat", data={"csrf_token": anonymous_token}).status_code == 400
     fresh = csrf_token_from(client.get("/don-vi/").get_data(as_text=True))
@@ -90,12 +95,18 @@ def test_no_secret_in_any_page_crawled_as_admin(app_factory):
     users = db.session.scalars(sa.select(User)).all()
     secrets = {SECRET: "SECRET_KEY", "$argon2": "a password hash"}
     for user in users:
-        secrets[user.session_token] = f"session token of {user.username}"
         secrets[user.password_hash.split("$")[-1]] = f"password hash of {user.username}"
+        if user.totp_secret:
+            secrets[user.totp_secret] = f"two-factor secret of {user.username}"
+            secrets[grouped(user.totp_secret)] = f"two-factor secret of {user.username}"
     for _username, (_role, _name, password) in DEMO_PASSWORDS.items():
         secrets[password] = "a demo password"
     client = app.test_client()
     login(client, "admin", DEMO_PASSWORDS["admin"][2])
+    with client.session_transaction() as sess:
+        secrets[sess["_user_id"]] = "the session key"
+    secrets.update({row.token_hash: "a session key's hash" for row in db.session.scalars(
+        sa.select(UserSession))})  # fmt: skip
     pages = _crawl(client, limit=200)
     assert len(pages) >= 10, sorted(pages)
     for url, html in pages.items():

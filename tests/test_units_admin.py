@@ -17,7 +17,7 @@ from helpdesk.tickets.models import Ticket
 from helpdesk.units.models import Unit, unit_successors
 from helpdesk.units.periods import CodeIndex
 
-from .conftest import csrf_token_from
+from .conftest import csrf_token_from, login
 
 SECTION_RE = re.compile(r'<section [^>]*data-level="(\w+)" data-count="(\d+)"')
 
@@ -463,12 +463,8 @@ def test_end_and_reopen_need_the_csrf_token(app_factory):
 
     app = app_factory("eras", WTF_CSRF_ENABLED=True)
     client = app.test_client()
-    token = csrf_token_from(client.get("/dang-nhap").get_data(as_text=True))
-    password = DEMO_PASSWORDS["admin"][2]
-    signed_in = client.post(
-        "/dang-nhap", data={"username": "admin", "password": password, "csrf_token": token}
-    )
-    assert signed_in.status_code == 302
+    # With the CSRF token, and the admin's two-factor code (the helper posts both forms).
+    assert login(client, "admin", DEMO_PASSWORDS["admin"][2]).status_code == 302
     education = unit("SGDDT", date(2025, 8, 1))
     transport = unit("SGTVT", date(2025, 1, 1))
     data = {"last_day": "2025-12-31", "successors": "SNV"}
