@@ -35,7 +35,7 @@ def register_web(app: Flask) -> None:
                 restored = sessions.restore_remembered(remembered)
                 if restored is None:
                     sessions.remember_cookie(None)
-                else:
+                elif restored != sessions.UNKNOWN:
                     user, new_key, max_age = restored
                     session.clear()
                     login_user(user, fresh=False)

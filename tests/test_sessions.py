@@ -306,3 +306,33 @@ def test_describe_agent():
         "(KHTML, like Gecko) Version/17.2 Mobile/15E148 Safari/604.1"
     )
     assert describe_agent(safari) == "Safari 17 trên iOS"
+
+
+def test_tabs_reopened_together_share_one_rotation(app, make_user):
+    """Several requests bring the same remember-me key at once (a browser restoring its tabs):
+    one replaces the key; the others neither reopen the session twice nor delete the cookie."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    user = make_user()
+    client = app.test_client()
+    assert login(client, user.username, remember="y").status_code == 302
+    key = _cookies(client)[REMEMBER_COOKIE]
+    barrier = threading.Barrier(6)
+
+    def tab(_i):
+        browser = _replay(app, {REMEMBER_COOKIE: key})
+        barrier.wait(timeout=30)
+        response = browser.get("/don-vi/")
+        return response.status_code, response.headers.getlist("Set-Cookie")
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(tab, range(6)))
+    winners = [cookies for status, cookies in answers if status == 200]
+    assert len(winners) == 1
+    assert any(c.startswith(f"{REMEMBER_COOKIE}=") and "Max-Age=0" not in c
+               for c in winners[0])  # fmt: skip
+    for status, cookies in answers:
+        if status != 200:
+            assert not any(c.startswith(f"{REMEMBER_COOKIE}=") for c in cookies)
+    assert len(_rows(user)) == 1

@@ -177,15 +177,21 @@ def load_user(key: object) -> User | None:
     return user
 
 
-def restore_remembered(remember_key: object) -> tuple[User, str, int] | None:
+UNKNOWN = "unknown"
+
+
+def restore_remembered(remember_key: object) -> tuple[User, str, int] | str | None:
     """Reopen a remembered session from its remember-me key, replacing both of its keys.
 
-    Returns (user, new remember key, seconds the cookie has left), or None when the key is
-    unknown, ended, run out, or was just replaced by a concurrent request.
+    Returns (user, new remember key, seconds the cookie has left); None when the key's session
+    has ended or run out (the cookie should go); UNKNOWN when no session has this key, which is
+    also what a request sees when another request of the same browser (tabs reopened together)
+    replaced the key a moment before: that request's answer carries the new cookie, and this
+    one must not delete it.
     """
     found = _lookup(UserSession.remember_hash, remember_key)
     if found is None:
-        return None
+        return UNKNOWN
     row, user = found
     now = now_local()
     if not row.remember or not _usable(row, user, now):
@@ -201,7 +207,7 @@ def restore_remembered(remember_key: object) -> tuple[User, str, int] | None:
         .values(token_hash=digest(key), remember_hash=digest(new_remember), last_seen_at=now)
     )
     if changed != 1:
-        return None
+        return UNKNOWN  # replaced by a concurrent request
     for name, value in (
         ("token_hash", digest(key)),
         ("remember_hash", digest(new_remember)),
