@@ -94,8 +94,7 @@ def _finish_sign_in(user: User, remember: bool, next_url: str):
     login_user(user)
     if remember_key:
         remember_cookie(remember_key, remember_cookie_max_age())
-    if twofactor.must_enrol(user):
-        flash("Tài khoản của bạn phải dùng xác thực hai bước: hãy bật nó để tiếp tục.", "warning")
+    if twofactor.must_enrol(user):  # the enrolment page says why
         return redirect(url_for("auth.two_factor_setup"))
     return redirect(next_url)
 
