@@ -84,11 +84,17 @@ def default_output(target: Target) -> Path:
 
 
 def create_backup(target: Target, output: Path) -> Path:
-    """Write a consistent copy of the whole database to ``output``."""
-    output.parent.mkdir(parents=True, exist_ok=True)
+    """Write a consistent copy of the whole database to ``output``.
+
+    The copy holds citizens' personal data: the file is made readable by its owner only (0600)
+    before a byte is written, and a folder made for it is the owner's only (0700).
+    """
+    output.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".part")
     partial.unlink(missing_ok=True)
     try:
+        # Created empty with its final mode: SQLite and pg_dump write into it and keep the mode.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         if target.is_sqlite:
             source = sqlite3.connect(f"file:{target.sqlite_path}?mode=ro", uri=True)
             copy = sqlite3.connect(partial)
@@ -104,6 +110,7 @@ def create_backup(target: Target, output: Path) -> Path:
                  f"--file={partial}"],
                 target,
             )  # fmt: skip
+        os.chmod(partial, 0o600)  # whatever the umask or the tool did
         partial.replace(output)  # a backup file is either complete or absent
     finally:
         partial.unlink(missing_ok=True)

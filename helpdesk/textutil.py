@@ -6,15 +6,28 @@ import re
 import unicodedata
 
 _SPACES = re.compile(r"\s+")
-# Control characters other than tab/newline never belong in stored text.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters other than tab/newline never belong in stored text, nor do invisible
+# formatting characters: zero-width spaces and joiners (U+200B..U+200D), the byte order mark
+# (U+FEFF), the word joiner (U+2060) and bidirectional marks, embeddings, overrides and isolates
+# (U+200E, U+200F, U+061C, U+202A..U+202E, U+2066..U+2069). A name holding one is not found by
+# search, and an override displays the text reversed.
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]"
+)
+
+
+def strip_invisible(value: str) -> str:
+    """The text without control, zero-width and bidirectional formatting characters."""
+    return _CONTROL.sub("", value)
 
 
 def nfc(value: str | None) -> str | None:
-    """Return the text in NFC with control characters removed and edges trimmed."""
+    """Return the text in NFC with control, zero-width and bidirectional formatting characters
+    removed and edges trimmed (removed first: one between a letter and its mark would keep
+    the pair from composing)."""
     if value is None:
         return None
-    return _CONTROL.sub("", unicodedata.normalize("NFC", str(value))).strip()
+    return unicodedata.normalize("NFC", _CONTROL.sub("", str(value))).strip()
 
 
 def fold(value: str | None) -> str:
@@ -24,7 +37,7 @@ def fold(value: str | None) -> str:
     """
     if not value:
         return ""
-    decomposed = unicodedata.normalize("NFD", value)
+    decomposed = unicodedata.normalize("NFD", _CONTROL.sub("", value))
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     stripped = stripped.replace("đ", "d").replace("Đ", "D")
     return _SPACES.sub(" ", stripped.casefold()).strip()
