@@ -127,5 +127,6 @@ def test_admin_edits_organisation(demo_client, auth):
 def test_audit_page_filters(demo_client, auth):
     auth(demo_client, "admin")
     html = demo_client.get("/quan-tri/nhat-ky?action=import_add").get_data(as_text=True)
-    assert "import_add" in html
+    assert '<option value="import_add" selected>Nhập tệp: thêm mới</option>' in html
+    assert "<td>Nhập tệp: thêm mới</td>" in html and "<td>import_add</td>" not in html
     assert demo_client.get("/quan-tri/nhat-ky?from=bad-date").status_code == 200

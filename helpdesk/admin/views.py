@@ -4,10 +4,10 @@ from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ..access import role_required
-from ..audit import AuditLog, record
+from ..audit import BATCH_HEAD, AuditLog, action_label, entity_label, record
 from ..auth import twofactor
 from ..auth.models import User
 from ..auth.services import (
@@ -266,6 +266,12 @@ def organisation():
 def audit():
     stmt = select(AuditLog).order_by(AuditLog.id.desc())
     args = request.args
+    batch = args.get("batch", "")[:40]
+    if batch:  # one import's entries
+        stmt = stmt.where(AuditLog.batch == batch)
+    elif not (args.get("action") or args.get("entity")):
+        # An import's row entries are counted under the import's own entry, not listed.
+        stmt = stmt.where(or_(AuditLog.batch.is_(None), AuditLog.action == BATCH_HEAD))
     if args.get("action"):
         stmt = stmt.where(AuditLog.action == args["action"])
     if args.get("entity"):
@@ -287,6 +293,16 @@ def audit():
     actions = db.session.scalars(select(AuditLog.action).distinct().order_by(AuditLog.action))
     entities = db.session.scalars(select(AuditLog.entity).distinct().order_by(AuditLog.entity))
     total = db.session.scalar(select(func.count(AuditLog.id)))
+    heads = [e.batch for e in page.items if e.batch and e.action == BATCH_HEAD]
+    rows: dict[str, dict[str, int]] = {}
+    if heads and not batch:  # the row entries of the imports on this page, by action
+        counted = db.session.execute(
+            select(AuditLog.batch, AuditLog.action, func.count())
+            .where(AuditLog.batch.in_(heads), AuditLog.action != BATCH_HEAD)
+            .group_by(AuditLog.batch, AuditLog.action)
+        )
+        for key, action, n in counted:
+            rows.setdefault(key, {})[action] = n
     return render_template(
         "admin/audit.html",
         page=page,
@@ -295,4 +311,8 @@ def audit():
         entities=list(entities),
         total=total,
         args=args,
+        batch=batch,
+        rows=rows,
+        action_label=action_label,
+        entity_label=entity_label,
     )

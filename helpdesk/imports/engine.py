@@ -9,7 +9,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from ..audit import record
+from ..audit import batch, entity_label, record
 from ..extensions import db
 from ..timeutil import now_local
 from .reader import KINDS, ImportFileError, Table, kind_of, read_table
@@ -218,7 +218,8 @@ def upsert(
         obj = factory(**values)
         db.session.add(obj)
         summary.changes.append(RowChange(line, key, "added"))
-        record("import_add", entity, key, f"Nhập mới {entity} {key}", user_id=ctx.actor_id)
+        label = entity_label(entity).lower()
+        record("import_add", entity, key, f"Nhập mới {label} {key}", user_id=ctx.actor_id)
         return obj
     diffs = _diffs(existing, values)
     if not diffs:
@@ -231,7 +232,7 @@ def upsert(
         "import_update",
         entity,
         key,
-        f"Cập nhật {entity} {key}",
+        f"Cập nhật {entity_label(entity).lower()} {key}",
         detail={k: [o, n] for k, (o, n) in diffs.items()},
         user_id=ctx.actor_id,
     )
@@ -319,9 +320,14 @@ def run_import(
             report.errors.append(RowError(name, None, None, f"tệp quá lớn (tối đa {limit} MB)"))
             continue
         try:
-            tables.append(read_table(name, data))
+            table = read_table(name, data)
         except ImportFileError as exc:
             report.errors.append(RowError(exc.filename, None, None, exc.reason))
+            continue
+        tables.append(table)
+        report.errors.extend(
+            RowError(table.filename, e.line, e.column, e.reason) for e in table.errors
+        )
     kinds_seen: dict[str, str] = {}
     for table in tables:
         if table.kind in kinds_seen:
@@ -335,7 +341,8 @@ def run_import(
     ctx = ImportContext(actor_id=actor_id, errors=report.errors, now=now_local())
     tables.sort(key=lambda t: KINDS.index(t.kind))
     try:
-        with db.session.no_autoflush:
+        # The rows' audit entries share a key with the import's own entry (the log groups them).
+        with batch() as group, db.session.no_autoflush:
             for table in tables:
                 handler = HANDLERS[table.kind]
                 summary = FileSummary(table.filename, table.kind)
@@ -353,7 +360,9 @@ def run_import(
             _sort_errors(report, [t.filename for t in tables])
             return report
         changed = sum(f.added + f.updated for f in report.files)
-        if changed:  # a re-import that changes nothing leaves no trace, not even here
+        # A re-import that changes nothing leaves no trace, not even here; rows that left an
+        # entry always have their import's entry (the one the log page shows).
+        if changed or group.recorded:
             record(
                 "import",
                 "import",
@@ -361,7 +370,7 @@ def run_import(
                 "Nhập " + ", ".join(f.filename for f in report.files) + f": {changed} thay đổi",
                 detail=report.summary_lines(),
                 user_id=actor_id,
-            )
+            ).batch = group.key
         db.session.commit()
         report.committed = True
         return report
