@@ -5,15 +5,29 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app app
 
-.PHONY: install fonts run test lint test-sqlite test-postgres bench bench-peer load clean screenshots
+.PHONY: install lock fonts run test lint test-sqlite test-postgres bench bench-peer load clean screenshots
 
-$(STAMP): pyproject.toml
+LOCK := requirements-dev.lock
+
+# Installs the exact versions of requirements-dev.lock, checked against their hashes, so every
+# machine gets the same files; then the app itself (no resolving). `pip check` says when the
+# lock is older than pyproject.toml.
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check; echo "$(LOCK) is older than pyproject.toml: run make lock"; exit 1; }
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh the lock from pyproject.toml (pip-tools): pins kept where pyproject.toml allows them,
+# new dependencies added. `make lock LOCK_ARGS=--upgrade` moves every pin to the newest release.
+lock:
+	@test -x $(BIN)/pip-compile || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet --require-hashes -r $(LOCK); }
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --extra dev --all-build-deps \
+	  --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  $(LOCK_ARGS) -o $(LOCK) pyproject.toml
 
 # Report PDFs need Times New Roman or its metric twin Liberation Serif 2 (helpdesk/fonts.py):
 # installed here when missing and we may (root with apt-get), else the message says how.
