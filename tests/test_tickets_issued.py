@@ -295,3 +295,23 @@ def test_services_refuse_a_change_without_a_version(demo_app):
         change_status(ticket, "in_progress", users["hoa.nt"], None, None, None, now_local())
     with pytest.raises(StaleTicket):
         forward_ticket(ticket, unit, None, users["hoa.nt"], None, None)
+
+
+def test_the_issued_report_page_says_it_is_outdated(demo_app):
+    """Once a supervisor adds a ticket to an issued month, the report's page names it."""
+    from helpdesk.reports.services import issue as issue_report
+
+    issue_report("2023-09", None)
+    db.session.commit()
+    boss = client_of(demo_app, "thang.vd")
+    first = boss.get("/bao-cao/2023-09")
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    assert "Đã phát hành" in page and 'id="issued-outdated"' not in page
+    reason = "Cuộc gọi ngày 15/9 ghi sót"
+    assert boss.post("/yeu-cau/moi", data={**QUICK, "issued_reason": reason}).status_code == 302
+    ticket = db.session.scalar(select(Ticket).order_by(Ticket.id.desc()).limit(1))
+    page = boss.get("/bao-cao/2023-09").get_data(as_text=True)
+    assert 'id="issued-outdated"' in page
+    assert f">{ticket.ref}</a>" in page
+    assert "1 yêu cầu được thêm hoặc sửa vào kỳ này sau khi phát hành" in page

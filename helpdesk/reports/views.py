@@ -17,6 +17,7 @@ from ..extensions import db
 from ..periods import PARTS, ReportPeriod, code_of, first_working_day_after, periods_of_year
 from ..stats.services import locked_months
 from ..timeutil import today_local
+from ..tickets.services import tickets_changed_since_issue
 from . import bp, services
 from .builder import ReportError, month_label
 from .forms import IssueForm, ParagraphForm, SettingsForm
@@ -201,6 +202,7 @@ def _draft_page(period: ReportPeriod, status: int = 200, **forms):
         typed=forms.pop("typed", {}),
         paragraph_errors=forms.pop("paragraph_errors", {}),
         stale=forms.pop("stale", None),
+        outdated=tickets_changed_since_issue(code) if issued else [],
     )
     return html, status
 
