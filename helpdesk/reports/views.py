@@ -16,8 +16,8 @@ from ..access import role_required
 from ..extensions import db
 from ..periods import PARTS, ReportPeriod, code_of, first_working_day_after, periods_of_year
 from ..stats.services import locked_months
-from ..timeutil import today_local
 from ..tickets.services import tickets_changed_since_issue
+from ..timeutil import today_local
 from . import bp, services
 from .builder import ReportError, month_label
 from .forms import IssueForm, ParagraphForm, SettingsForm
