@@ -343,11 +343,16 @@ class UnitsHandler:
         for unit in stored:
             highest[unit.level] = max(highest[unit.level], unit.position)
         for level, items in by_level.items():
-            kept = [v["current"].position for v in items if v["current"] is not None]
-            if all(a < b for a, b in zip(kept, kept[1:], strict=False)):
+            # A unit already at this level has a place in it; one new to the level has none.
+            placed = [v["current"] is not None and v["current"].level == level for v in items]
+            kept = [v["current"].position for v, p in zip(items, placed, strict=True) if p]
+            # Stored units in their stored order, new ones only after them: keep and append
+            # (so importing the same file again changes nothing); else the file's order.
+            appended = placed == sorted(placed, reverse=True)
+            if appended and all(a < b for a, b in zip(kept, kept[1:], strict=False)):
                 following = highest[level]
-                for v in items:
-                    if v["current"] is not None:
+                for v, p in zip(items, placed, strict=True):
+                    if p:
                         v["position"] = v["current"].position
                     else:
                         following += 1
