@@ -16,7 +16,6 @@ from ..access import role_required
 from ..extensions import db
 from ..periods import PARTS, ReportPeriod, code_of, first_working_day_after, periods_of_year
 from ..stats.services import locked_months
-from ..tickets.services import tickets_changed_since_issue
 from ..timeutil import today_local
 from . import bp, services
 from .builder import ReportError, month_label
@@ -143,6 +142,13 @@ def _months_state(period: ReportPeriod, figures) -> list[dict]:
     ]
 
 
+def _changed_since_issue(code: str) -> list:
+    # Imported here: the tickets module reads the report models (an import cycle otherwise).
+    from ..tickets.services import tickets_changed_since_issue
+
+    return tickets_changed_since_issue(code)
+
+
 def _draft_page(period: ReportPeriod, status: int = 200, **forms):
     code = period.code
     draft = services.get_draft(code)
@@ -202,7 +208,7 @@ def _draft_page(period: ReportPeriod, status: int = 200, **forms):
         typed=forms.pop("typed", {}),
         paragraph_errors=forms.pop("paragraph_errors", {}),
         stale=forms.pop("stale", None),
-        outdated=tickets_changed_since_issue(code) if issued else [],
+        outdated=_changed_since_issue(code) if issued else [],
     )
     return html, status
 
