@@ -1,4 +1,4 @@
-"""service levels: due times in working time, unit staff, days off, e-mail outbox
+"""service levels: due times in working time, the waiting clock, days off, late promises
 
 Revision ID: 0009_service_levels
 Revises: 0008_api_tokens
