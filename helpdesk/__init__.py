@@ -56,6 +56,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401 - register every model
     from .admin import bp as admin_bp
+    from .api import bp as api_bp
+    from .api.pages import bp as api_tokens_bp
     from .auth import bp as auth_bp
     from .dashboard import bp as dashboard_bp
     from .main import bp as main_bp
@@ -73,8 +75,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         stats_bp,
         reports_bp,
         dashboard_bp,
+        api_bp,
+        api_tokens_bp,
     ):
         app.register_blueprint(blueprint)
+    csrf.exempt(api_bp)  # bearer tokens, never cookies: nothing for a forged form to ride on
 
     from .cli import register_cli
     from .web import register_web
@@ -82,12 +87,30 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_web(app)
     register_cli(app)
 
+    from .api.core import http_error, is_api_request
+
+    @app.errorhandler(400)
+    def bad_request(e):
+        if is_api_request():
+            return http_error(400)
+        return e
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):
+        if is_api_request():
+            return http_error(405)
+        return e
+
     @app.errorhandler(404)
     def not_found(_e):
+        if is_api_request():
+            return http_error(404)
         return render_template("errors/error.html", code=404, message="Không tìm thấy trang."), 404
 
     @app.errorhandler(403)
     def forbidden(_e):
+        if is_api_request():
+            return http_error(403)
         return (
             render_template("errors/error.html", code=403, message="Bạn không có quyền truy cập."),
             403,
@@ -96,11 +119,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.errorhandler(413)
     def too_large(_e):
         message = "Tệp quá lớn (tối đa 10 MB)."
+        if is_api_request():
+            return http_error(413, message)
         return render_template("errors/error.html", code=413, message=message), 413
 
     @app.errorhandler(429)
     def too_many(_e):
         message = "Quá nhiều lần thử. Vui lòng đợi vài phút rồi thử lại."
+        if is_api_request():
+            return http_error(429)
         return render_template("errors/error.html", code=429, message=message), 429
 
     @app.errorhandler(OverflowError)
@@ -111,6 +138,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         db.session.rollback()
         app.logger.warning("value refused by the database: %s", type(exc).__name__)
         message = "Giá trị nhập vào không hợp lệ (quá lớn hoặc quá dài); không có gì được lưu."
+        if is_api_request():
+            return http_error(422, message)
         return render_template("errors/error.html", code=400, message=message), 400
 
     @app.errorhandler(500)
@@ -118,6 +147,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         message = "Đã có lỗi xảy ra; không có dữ liệu nào bị ghi dở. Vui lòng thử lại."
         try:
             db.session.rollback()
+            if is_api_request():
+                return http_error(500)
             return render_template("errors/error.html", code=500, message=message), 500
         except Exception:  # the database itself may be what failed
             # The page needs the signed-in user, whom only the database can load: show the

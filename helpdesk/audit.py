@@ -42,6 +42,8 @@ ACTION_LABELS = {
     "reset_2fa": "Đặt lại xác thực hai bước",
     "use_recovery_code": "Dùng mã khôi phục",
     "new_recovery_codes": "Tạo mã khôi phục mới",
+    "token_create": "Tạo khóa API",
+    "token_revoke": "Thu hồi khóa API",
     "lock": "Khóa số liệu tháng",
     "unlock": "Mở khóa số liệu tháng",
     "stat_edit": "Sửa số liệu",

@@ -60,6 +60,7 @@ def data_import(paths: tuple[str, ...], dry_run: bool) -> None:
         click.echo("no importable file found", err=True)
         sys.exit(1)
     report = run_import(files, dry_run=dry_run)
+    db.session.commit()  # the command is its transaction (a refused or dry run wrote nothing)
     print_report(report)
     if not report.ok:
         click.echo(f"{len(report.errors)} error(s): nothing was written.", err=True)
@@ -170,3 +171,7 @@ def register_cli(app: Flask) -> None:
 
     app.cli.add_command(backup_cli)
     app.cli.add_command(retention_cli)
+
+    from .api.cli import tokens_cli
+
+    app.cli.add_command(tokens_cli)

@@ -54,6 +54,9 @@ def load_config(instance_path: str) -> dict:
         "IMPORT_MAX_BYTES": 10 * 1024 * 1024,
         "TICKETS_PER_PAGE": 50,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per 5 minutes"),
+        # Each API token's requests, shared by every worker (Redis when REDIS_URL is set).
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        "API_MAX_JSON_BYTES": 256 * 1024,
         "LOGIN_LOCKOUT_FAILURES": 8,
         "LOGIN_LOCKOUT_MINUTES": 15,
         # Server-side sessions (helpdesk.auth.sessions): a session ends after this long without

@@ -37,6 +37,17 @@ def commit_on_error() -> None:
     setattr(g, _KEEP, True)
 
 
+def begin_for_savepoint() -> None:
+    """Make sure a real transaction is open before a SAVEPOINT (``begin_nested``).
+
+    pysqlite opens a transaction only before a write; a SAVEPOINT issued first would open one
+    of its own, which its RELEASE would commit, outside the request's transaction."""
+    connection = db.session.connection()
+    raw = connection.connection.dbapi_connection
+    if type(raw).__module__.startswith("sqlite3") and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+
+
 def finish(status_code: int) -> None:
     """Commit or roll back the request's work, by its answer's status."""
     rollback = g.pop(_ROLLBACK, False)

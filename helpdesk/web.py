@@ -25,6 +25,11 @@ def register_web(app: Flask) -> None:
     def open_session():
         if request.endpoint == "static":
             return None
+        if request.blueprint == "api" or request.path.startswith("/api/"):
+            # Bearer tokens only (helpdesk.api.core): a browser's session cookie opens nothing
+            # here, so no forged cross-site request can ride on it.
+            g._login_user = login_manager.anonymous_user()
+            return None
         user = current_user._get_current_object()  # one query: the session and its user
         if not user.is_authenticated:
             if "_user_id" in session:  # ended or run out: forget the key

@@ -73,9 +73,11 @@ class User(UserMixin, db.Model):
         """Set a new password; every open session of the user ends (in this transaction)."""
         self.password_hash = _hasher.hash(password)
         if self.id is not None:
+            from ..api.tokens import revoke_user_tokens
             from .sessions import end_user_sessions
 
             end_user_sessions(self.id, "password")
+            revoke_user_tokens(self.id, "password")
 
     def check_password(self, password: str) -> bool:
         if not self.password_hash:

@@ -194,7 +194,10 @@ def set_active(user: User, active: bool, actor_id: int | None) -> None:
         return
     user.active = active
     if not active:
+        from ..api.tokens import revoke_user_tokens
+
         end_user_sessions(user.id, "deactivated")
+        revoke_user_tokens(user.id, "deactivated")
     action = "activate" if active else "deactivate"
     record(action, "user", user.id, f"{action} {user.username}", user_id=actor_id)
 

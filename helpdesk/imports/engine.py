@@ -305,10 +305,13 @@ def run_import(
     dry_run: bool = False,
     max_bytes: int | None = None,
 ) -> ImportReport:
-    """Validate every row of every file; commit only if there is no error and not dry_run.
+    """Validate every row of every file; apply them only if there is no error and not dry_run.
 
     Good rows are flushed kind by kind, in dependency order, so that later files can refer
-    to what earlier files add; on any error (or a dry run) the whole transaction rolls back.
+    to what earlier files add, inside a SAVEPOINT: on any error (or a dry run) the savepoint
+    rolls back and nothing of the import stays; otherwise its rows stay in the caller's
+    transaction, which the caller commits (the request, helpdesk.transaction; or the command).
+    ``report.committed`` then means "applied, to be committed with the caller's transaction".
     """
     from .schemas import HANDLERS
 
@@ -340,6 +343,10 @@ def run_import(
 
     ctx = ImportContext(actor_id=actor_id, errors=report.errors, now=now_local())
     tables.sort(key=lambda t: KINDS.index(t.kind))
+    from ..transaction import begin_for_savepoint
+
+    begin_for_savepoint()
+    savepoint = db.session.begin_nested()
     try:
         # The rows' audit entries share a key with the import's own entry (the log groups them).
         with batch() as group, db.session.no_autoflush:
@@ -356,7 +363,7 @@ def run_import(
 
             report.warnings.extend(import_warnings(report))
         if report.errors or dry_run:
-            db.session.rollback()
+            savepoint.rollback()
             _sort_errors(report, [t.filename for t in tables])
             return report
         changed = sum(f.added + f.updated for f in report.files)
@@ -371,9 +378,11 @@ def run_import(
                 detail=report.summary_lines(),
                 user_id=actor_id,
             ).batch = group.key
-        db.session.commit()
+        db.session.flush()
+        savepoint.commit()  # releases the savepoint: the caller's transaction holds the rows
         report.committed = True
         return report
     except Exception:
-        db.session.rollback()
+        if savepoint.is_active:
+            savepoint.rollback()
         raise

@@ -483,3 +483,8 @@ def _with_lifetime(unit: Unit, today: date) -> str:
     if unit.valid_to is not None and unit.valid_to < today:
         return f"{unit.full_name} ({unit.ended_label})"
     return f"{unit.full_name} ({unit.lifetime})"
+
+
+def list_base(flt: TicketFilter, today: date | None = None) -> Select:
+    """The list's SELECT for a filter (unordered, unpaged): what the API pages with cursors."""
+    return _page_base(flt, today)[0]
