@@ -45,5 +45,5 @@ def next_month(month: str) -> str:
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """Return [start, end) of the month as local datetimes."""
     year, mon = parse_month(month)
-    ny, nm = parse_month(next_month(month))
+    ny, nm = (year + 1, 1) if mon == 12 else (year, mon + 1)  # 2100-12 ends in 2101
     return datetime(year, mon, 1), datetime(ny, nm, 1)

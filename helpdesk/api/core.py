@@ -195,6 +195,15 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
 # -- the registry ------------------------------------------------------------------------------
 
 
+def _merge(responses: dict[int, Any], errors: set[int]) -> dict[int, Any]:
+    """Declared answers plus the error body; an error status with an answer of its own (the
+    imports' list of bad rows) may be either."""
+    merged = dict(responses)
+    for status in sorted(errors):
+        merged[status] = ("either", responses[status]) if status in responses else "error"
+    return merged
+
+
 @dataclass
 class Operation:
     rule: str
@@ -270,7 +279,7 @@ def operation(
                 query=query,
                 body=body,
                 multipart=multipart,
-                responses={**(responses or {}), **{s: "error" for s in sorted(statuses)}},
+                responses=_merge(responses or {}, statuses),
             )
         )
         return limited

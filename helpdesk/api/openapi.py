@@ -65,7 +65,11 @@ def _models() -> list[type[BaseModel]]:
         if op.body is not None:
             found[op.body.__name__] = op.body
         for answer in op.responses.values():
-            model = answer[0] if isinstance(answer, tuple) else answer
+            model = (
+                answer[-1]
+                if isinstance(answer, tuple) and answer[0] == "either"
+                else (answer[0] if isinstance(answer, tuple) else answer)
+            )
             if isinstance(model, type) and issubclass(model, BaseModel):
                 found[model.__name__] = model
     return list(found.values())
@@ -77,6 +81,10 @@ def _response(status: int, answer: Any) -> dict[str, Any]:
             "description": MESSAGES.get(status, ("", "error"))[1],
             "content": {"application/json": {"schema": _ref(s.ErrorBody)}},
         }
+    if isinstance(answer, tuple) and answer[0] == "either":
+        schema = {"anyOf": [_ref(answer[1]), _ref(s.ErrorBody)]}
+        description = MESSAGES.get(status, ("", "error"))[1]
+        return {"description": description, "content": {"application/json": {"schema": schema}}}
     if isinstance(answer, tuple):
         model, description = answer
         content = {"application/json": {"schema": _ref(model)}}
@@ -90,7 +98,10 @@ def _response(status: int, answer: Any) -> dict[str, Any]:
         return {
             "description": "; ".join(answer.values()),
             "content": {
-                ctype: {"schema": {"type": "string", "contentMediaType": ctype}} for ctype in answer
+                ctype: {"schema": {"type": "object"}}
+                if ctype == "application/json"
+                else {"schema": {"type": "string", "contentMediaType": ctype}}
+                for ctype in answer
             },
         }
     return {"description": "OK"}

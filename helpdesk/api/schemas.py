@@ -12,7 +12,7 @@ from ..tickets.models import AUDIENCES, CHANNELS, STATUSES
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 Audience = Literal[AUDIENCES]  # type: ignore[valid-type]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"  # the years the app knows (timeutil.parse_month)
 
 
 class Strict(BaseModel):

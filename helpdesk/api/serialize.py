@@ -5,6 +5,7 @@ Other features add their fields here (one function), so every endpoint shows the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import url_for
@@ -12,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import User
 from ..tickets.models import Ticket, TicketEvent
+from ..timeutil import TZ
 
 
 def shows_personal(viewer: User) -> bool:
@@ -34,7 +36,13 @@ def event_options():
 
 
 def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
+    """Dates as ``2023-09-29``; times in local time with its offset, ``2023-09-29T16:16:00+07:00``
+    (RFC 3339, as the OpenAPI ``date-time`` format requires)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=TZ).isoformat()
+    return value.isoformat()
 
 
 def ticket_json(ticket: Ticket, viewer: User, events: bool = False) -> dict[str, Any]:

@@ -267,6 +267,8 @@ def _filtered(query: s.TicketQuery, user: User):
         "sort": query.sort,
     }
     flt = TicketFilter.from_args({k: v for k, v in args.items() if v not in (None, [], "")})
+    if flt.problems:  # what the list page drops with a notice is an error here
+        raise ApiError(422, fields={"query": " ".join(flt.problems)})
     extra = []
     if query.unit is not None:
         extra.append(Ticket.unit_id.in_(_unit_ids(query.unit, "unit")))
@@ -511,6 +513,7 @@ def patch_ticket(user: User, ref: str, body: s.TicketPatch):
     summary="A caller's tickets, newest first",
     tag=TAG,
     responses={200: s.CallerAnswer},
+    errors=(422,),
 )
 def caller(user: User, phone: str):
     """The phone is normalised as in quick entry: ``+84 912 345 678`` is ``0912345678``. At most

@@ -195,8 +195,8 @@ def test_patch_follows_the_ticket_page_rules(operator_api, supervisor_api):
     ticket = operator_api.post("/tickets", json=NEW).get_json()
     ref, version = ticket["ref"], ticket["version"]
     # Resolving needs the result, as on the page.
-    error = _error(operator_api.patch(f"/tickets/{ref}", json={"version": version,
-                                                               "status": "resolved"}), 422)  # fmt: skip
+    resolve = {"version": version, "status": "resolved"}
+    error = _error(operator_api.patch(f"/tickets/{ref}", json=resolve), 422)
     assert "note" in error["error"]["fields"]
     changed = operator_api.patch(
         f"/tickets/{ref}",
