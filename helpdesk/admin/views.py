@@ -23,6 +23,7 @@ from ..extensions import db
 from ..reports.models import ORGANISATION_KEYS, OrgSetting
 from ..textutil import nfc
 from ..tickets.models import Category
+from ..transaction import rollback_request
 from . import bp
 from .forms import (
     ActionForm,
@@ -52,10 +53,9 @@ def users():
                 actor_id=current_user.id,
             )
         except UserError as exc:
-            db.session.rollback()
+            rollback_request()
             getattr(form, exc.field or "username").errors.append(str(exc))
         else:
-            db.session.commit()
             flash(f"Đã tạo người dùng {user.username}.", "success")
             return redirect(url_for("admin.users"))
     people = db.session.scalars(select(User).order_by(User.active.desc(), User.username)).all()
@@ -75,10 +75,9 @@ def user_edit(user_id: int):
                 raise UserError("Không thể tự bỏ quyền quản trị của chính mình.", "role")
             change_role(user, form.role.data, current_user.id)
         except UserError as exc:
-            db.session.rollback()
+            rollback_request()
             form.role.errors.append(str(exc))
         else:
-            db.session.commit()
             flash("Đã lưu.", "success")
             return redirect(url_for("admin.users"))
     return _user_page(user, form, reset)
@@ -106,10 +105,9 @@ def user_reset(user_id: int):
         try:
             reset_password(user, reset.password.data, current_user.id)
         except UserError as exc:
-            db.session.rollback()
+            rollback_request()
             reset.password.errors.append(str(exc))
         else:
-            db.session.commit()
             flash(f"Đã đặt lại mật khẩu cho {user.username}; mọi phiên cũ đã kết thúc.", "success")
             return redirect(url_for("admin.users"))
     return _user_page(user, UserEditForm(obj=user), reset), 400
@@ -125,7 +123,6 @@ def user_toggle(user_id: int):
         flash("Không thể tự vô hiệu hóa tài khoản của mình.", "error")
         return redirect(url_for("admin.users"))
     set_active(user, not user.active, current_user.id)
-    db.session.commit()
     flash(f"Đã {'kích hoạt' if user.active else 'vô hiệu hóa'} {user.username}.", "success")
     return redirect(url_for("admin.users"))
 
@@ -139,7 +136,6 @@ def user_end_sessions(user_id: int):
         abort(400)
     current = current_session()
     ended = end_sessions_by_admin(user, current_user, keep=current.id if current else None)
-    db.session.commit()
     flash(f"Đã kết thúc {ended} phiên đăng nhập của {user.username}.", "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
 
@@ -159,7 +155,6 @@ def user_reset_2fa(user_id: int):
         flash(f"{user.username} chưa bật xác thực hai bước.", "info")
     else:
         twofactor.turn_off(user, current_user)
-        db.session.commit()
         message = f"Đã đặt lại xác thực hai bước của {user.username}; mọi phiên đã kết thúc."
         flash(message, "success")
     return redirect(url_for("admin.user_edit", user_id=user.id))
@@ -213,7 +208,6 @@ def category_edit(category_id: int | None = None):
                 detail=diff,
                 user_id=current_user.id,
             )
-            db.session.commit()
             flash("Đã lưu nhóm yêu cầu.", "success")
             return redirect(url_for("admin.categories"))
     return render_template("admin/category_edit.html", form=form, category=category)
@@ -255,7 +249,6 @@ def organisation():
                 detail=changed,
                 user_id=current_user.id,
             )
-        db.session.commit()
         flash("Đã lưu thông tin cơ quan.", "success")
         return redirect(url_for("admin.organisation"))
     return render_template("admin/organisation.html", form=form)

@@ -18,6 +18,7 @@ from flask_login import current_user, login_user, logout_user
 from ..access import public, role_required
 from ..audit import record
 from ..extensions import db, limiter
+from ..transaction import commit_on_error
 from . import bp, twofactor
 from .forms import CodeForm, ConfirmForm, LoginForm
 from .models import User, UserSession
@@ -90,7 +91,7 @@ def _finish_sign_in(user: User, remember: bool, next_url: str):
     clear_failures(user, signed_in=True)
     session.clear()  # a fresh session at sign-in (no fixation)
     remember_key = start_session(user, remember)
-    db.session.commit()
+    commit_on_error()
     login_user(user)
     if remember_key:
         remember_cookie(remember_key, remember_cookie_max_age())
@@ -109,7 +110,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         result = authenticate(form.username.data, form.password.data, *_lockout())
-        db.session.commit()
+        commit_on_error()
         if result.user is None:
             current_app.logger.info("sign-in refused (%s)", result.reason)
             form.password.errors.append(result.message)
@@ -161,7 +162,7 @@ def two_factor():
     form = CodeForm()
     if form.validate_on_submit():
         outcome = check_code(user, form.code.data, *_lockout())
-        db.session.commit()
+        commit_on_error()
         if outcome == "locked":
             session.pop(PENDING, None)
             flash("Nhập sai quá nhiều lần. Vui lòng đợi vài phút rồi đăng nhập lại.", "error")
@@ -199,7 +200,7 @@ def logout():
     row = current_session()
     if row is not None:
         end_session(row, "logout")
-        db.session.commit()
+        commit_on_error()
     logout_user()
     session.clear()
     remember_cookie(None)
@@ -246,7 +247,7 @@ def end_one_session(session_id: int):
             detail={"session": row.id},
             user_id=current_user.id,
         )
-        db.session.commit()
+        commit_on_error()
         flash("Đã kết thúc phiên đăng nhập.", "success")
     return redirect(url_for("auth.sessions"))
 
@@ -267,7 +268,7 @@ def end_other_sessions():
             detail={"sessions_ended": ended},
             user_id=current_user.id,
         )
-    db.session.commit()
+    commit_on_error()
     flash(f"Đã kết thúc {ended} phiên khác.", "success")
     return redirect(url_for("auth.sessions"))
 
@@ -291,7 +292,7 @@ def two_factor_setup():
         return _two_factor_status(user, form if request.method == "POST" else CodeForm())
     if not user.totp_secret:
         twofactor.start_enrolment(user)
-        db.session.commit()
+        commit_on_error()
     if form.validate_on_submit():
         failures, minutes = _lockout()
         number = reserve_attempt(user.id, failures)
@@ -304,11 +305,11 @@ def two_factor_setup():
             )
             if codes is None:
                 register_failure(user, number, failures, minutes)
-                db.session.commit()
+                commit_on_error()
                 _code_refused("wrong", form)
             else:
                 clear_failures(user)
-                db.session.commit()
+                commit_on_error()
                 flash("Đã bật xác thực hai bước.", "success")
                 return render_template("auth/recovery_codes.html", codes=codes, enrolled=True)
     return render_template(
@@ -343,9 +344,9 @@ def recovery_codes():
         outcome = check_code(user, form.code.data, *_lockout())
         if outcome in ("totp", "recovery"):
             codes = twofactor.regenerate_recovery_codes(user)
-            db.session.commit()
+            commit_on_error()
             return render_template("auth/recovery_codes.html", codes=codes, enrolled=False)
-        db.session.commit()
+        commit_on_error()
         _code_refused(outcome, form)
     return _two_factor_status(user, form), 400
 
@@ -366,9 +367,9 @@ def two_factor_off():
         if outcome in ("totp", "recovery"):
             current = current_session()
             twofactor.turn_off(user, user, keep_session=current.id if current else None)
-            db.session.commit()
+            commit_on_error()
             flash("Đã tắt xác thực hai bước.", "success")
             return redirect(url_for("auth.two_factor_setup"))
-        db.session.commit()
+        commit_on_error()
         _code_refused(outcome, form)
     return _two_factor_status(user, CodeForm(), off_form=form), 400

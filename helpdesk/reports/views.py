@@ -17,6 +17,7 @@ from ..extensions import db
 from ..periods import PARTS, ReportPeriod, code_of, first_working_day_after, periods_of_year
 from ..stats.services import locked_months
 from ..timeutil import today_local
+from ..transaction import rollback_request
 from . import bp, services
 from .builder import ReportError, month_label
 from .forms import IssueForm, ParagraphForm, SettingsForm
@@ -245,15 +246,15 @@ def settings(month: str):
             version=form.version.data,
             actor_id=current_user.id,
         )
-        db.session.commit()
+        db.session.flush()  # a conflict shows here, inside the try
     except services.StaleDraft as exc:
-        db.session.rollback()
+        rollback_request()
         return _draft_page(period, 409, settings=form, stale=exc)
     except (StaleDataError, IntegrityError, OperationalError):  # saved at the same moment
-        db.session.rollback()
+        rollback_request()
         return _draft_page(period, 409, settings=form, stale=services.StaleDraft(_RACE))
     except ReportError as exc:
-        db.session.rollback()
+        rollback_request()
         flash(str(exc), "error")
         return redirect(url_for("reports.draft", month=period.code))
     flash("Đã lưu ngày, số và người ký.", "success")
@@ -286,15 +287,15 @@ def paragraph(month: str, key: str):
                 version=form.version.data,
                 actor_id=current_user.id,
             )
-        db.session.commit()
+        db.session.flush()  # a conflict shows here, inside the try
     except services.StaleDraft as exc:
-        db.session.rollback()
+        rollback_request()
         return _draft_page(period, 409, typed=typed, stale=exc)
     except (StaleDataError, IntegrityError, OperationalError):  # saved at the same moment
-        db.session.rollback()
+        rollback_request()
         return _draft_page(period, 409, typed=typed, stale=services.StaleDraft(_RACE))
     except ReportError as exc:
-        db.session.rollback()
+        rollback_request()
         return _draft_page(period, 400, typed=typed, paragraph_errors={key: [str(exc)]})
     label = paragraph_label(key)
     flash(f"Đã {'khôi phục' if reset else 'lưu'} đoạn «{label}».", "success")
@@ -350,12 +351,12 @@ def issue(month: str):
     before = [] if period.is_month else locked_months(period.months)
     try:
         issued = services.issue(period.code, current_user.id, version=form.version.data)
-        db.session.commit()
+        db.session.flush()  # a conflict shows here, inside the try
     except services.StaleDraft as exc:
-        db.session.rollback()
+        rollback_request()
         return _draft_page(period, 409, stale=exc)
     except ReportError as exc:  # no statistics, or already issued (perhaps a moment ago)
-        db.session.rollback()
+        rollback_request()
         flash(str(exc), "error")
         return redirect(url_for("reports.draft", month=period.code))
     flash(

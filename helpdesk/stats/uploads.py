@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..formatting import number
-from ..imports.engine import ImportReport, RowError
+from ..imports.engine import ImportReport, RowError, run_import
 from ..imports.reader import EXTENSIONS, KINDS, ImportFileError, kind_of, read_table
 from ..textutil import nfc
 from ..units.models import Unit
@@ -325,3 +325,49 @@ def months_touched(report: ImportReport) -> list[str]:
             for change in summary.changes:
                 months.add(re.split(r"[ #]", change.key, maxsplit=1)[0])
     return sorted(m for m in months if re.fullmatch(r"\d{4}-\d{2}", m))
+
+
+@dataclass
+class Confirmation:
+    """What confirming a previewed upload came to.
+
+    ``outcome``: ``gone`` (the preview's files are no longer kept), ``now_invalid`` (the data
+    changed since the preview and the files now have errors; the upload is discarded),
+    ``changed`` (valid, but the import would now do something else than the preview showed:
+    ``check`` is the new preview), ``refused`` (errors in the instant between the two runs) or
+    ``imported`` (``report`` applied in the caller's transaction; ``months`` it touched)."""
+
+    outcome: str
+    files: list[tuple[str, bytes]] = field(default_factory=list)
+    check: ImportReport | None = None
+    report: ImportReport | None = None
+    months: list[str] = field(default_factory=list)
+
+
+def confirm_upload(
+    directory: Path,
+    token: str,
+    user_id: int,
+    digest_value: str,
+    expected_fingerprint: str,
+    max_bytes: int,
+) -> Confirmation:
+    """Import what the person previewed, if it still does what the preview showed.
+
+    The rows are applied to the caller's transaction (the request commits them); nothing is
+    written unless the outcome is ``imported``."""
+    try:
+        files = load_upload(directory, token, user_id, digest_value)
+    except UploadGone:
+        return Confirmation("gone")
+    check = run_import(files, actor_id=user_id, dry_run=True, max_bytes=max_bytes)
+    if not check.ok:
+        discard_upload(directory, token)
+        return Confirmation("now_invalid", files, check)
+    if fingerprint(check) != expected_fingerprint:
+        return Confirmation("changed", files, check)
+    report = run_import(files, actor_id=user_id, max_bytes=max_bytes)
+    if not report.ok:  # changed in the instant between the two runs
+        return Confirmation("refused", files, check, report)
+    discard_upload(directory, token)
+    return Confirmation("imported", files, check, report, months_touched(report))

@@ -25,6 +25,7 @@ from ..extensions import db
 from ..formatting import number
 from ..imports import run_import
 from ..timeutil import month_of, parse_month, previous_month, today_local
+from ..transaction import rollback_request
 from ..units.models import Unit
 from ..units.periods import CodeIndex, UnitNotFound
 from . import bp
@@ -66,12 +67,11 @@ from .services import (
 )
 from .template import build_template, template_filename
 from .uploads import (
-    UploadGone,
     build_preview,
+    confirm_upload,
     digest,
     discard_upload,
     fingerprint,
-    load_upload,
     months_touched,
     prepare_files,
     save_upload,
@@ -164,10 +164,9 @@ def unlock(month: str):
     try:
         unlock_month(month, current_user.id, form.reason.data)
     except StatsError as exc:
-        db.session.rollback()
+        rollback_request()
         form.reason.errors.append(str(exc))
         return _render_month(month, unlock_form=form, status=400)
-    db.session.commit()
     flash(f"Đã mở khóa số liệu tháng {month_label(month)}; lý do đã ghi vào nhật ký.", "success")
     return redirect(url_for("stats.month", month=month))
 
@@ -219,14 +218,13 @@ def edit_value(month: str, code: str, field: str):
                 expected=_expected(form.expected.data),
             )
         except StaleValue as exc:
-            db.session.rollback()
+            rollback_request()
             flash(str(exc), "error")
             form.expected.data = "" if current[field] is None else str(current[field])
         except StatsError as exc:
-            db.session.rollback()
+            rollback_request()
             getattr(form, exc.field or "value").errors.append(str(exc))
         else:
-            db.session.commit()
             if changed:
                 flash(f"Đã sửa {FIELD_LABELS[field]} của {unit.full_name}.", "success")
             else:
@@ -272,14 +270,13 @@ def edit_city(month: str, field: str):
                 month, field, value, form.reason.data, current_user.id, expected=expected
             )
         except StaleValue as exc:
-            db.session.rollback()
+            rollback_request()
             flash(str(exc), "error")
             form.expected.data = "" if current is None else str(current)
         except StatsError as exc:
-            db.session.rollback()
+            rollback_request()
             getattr(form, exc.field or "value").errors.append(str(exc))
         else:
-            db.session.commit()
             flash(
                 f"Đã sửa {CITY_FIELD_LABELS[field]}." if changed else "Giá trị không đổi.",
                 "success" if changed else "info",
@@ -308,10 +305,9 @@ def controls(month: str):
         try:
             changes = set_control_totals(month, form.parsed(), current_user.id)
         except StatsError as exc:
-            db.session.rollback()
+            rollback_request()
             flash(str(exc), "error")
         else:
-            db.session.commit()
             flash(f"Đã lưu {changes} thay đổi tổng kiểm tra.", "success")
             return redirect(url_for("stats.month", month=month, _anchor="canh-bao"))
     return render_template(
@@ -332,7 +328,7 @@ def _activity_or_404(month: str, activity_id: int):
 
 
 def _locked_redirect(month: str, exc: StatsError):
-    db.session.rollback()
+    rollback_request()
     flash(str(exc), "error")
     return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
 
@@ -349,10 +345,9 @@ def activity_add(month: str):
     except MonthLocked as exc:
         return _locked_redirect(month, exc)
     except StatsError as exc:
-        db.session.rollback()
+        rollback_request()
         form.text.errors.append(str(exc))
         return _render_month(month, activity_form=form, status=400)
-    db.session.commit()
     flash("Đã thêm hoạt động.", "success")
     return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
 
@@ -371,14 +366,13 @@ def activity_edit(month: str, activity_id: int):
         except MonthLocked as exc:
             return _locked_redirect(month, exc)
         except StaleValue as exc:
-            db.session.rollback()
+            rollback_request()
             flash(str(exc), "error")
             form.expected.data = activity.text
         except StatsError as exc:
-            db.session.rollback()
+            rollback_request()
             form.text.errors.append(str(exc))
         else:
-            db.session.commit()
             flash("Đã lưu hoạt động.", "success")
             return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
     return render_template(
@@ -402,7 +396,6 @@ def activity_delete(month: str, activity_id: int):
         delete_activity(activity, current_user.id)
     except StatsError as exc:
         return _locked_redirect(month, exc)
-    db.session.commit()
     flash("Đã xóa hoạt động.", "success")
     return redirect(url_for("stats.month", month=month, _anchor="hoat-dong"))
 
@@ -419,7 +412,6 @@ def activity_move(month: str, activity_id: int):
         move_activity(activity, offset, current_user.id)
     except StatsError as exc:
         return _locked_redirect(month, exc)
-    db.session.commit()
     return redirect(url_for("stats.month", month=month, _anchor=f"a-{activity.id}"))
 
 
@@ -489,44 +481,44 @@ def upload_confirm():
     directory = upload_dir(current_app)
     if not confirm.validate_on_submit():
         abort(400)
-    try:
-        files = load_upload(directory, confirm.token.data, current_user.id, confirm.digest.data)
-    except UploadGone:
+    form = UploadForm(current_user.role, formdata=None)
+    done = confirm_upload(
+        directory,
+        confirm.token.data,
+        current_user.id,
+        confirm.digest.data,
+        confirm.fingerprint.data,
+        current_app.config["IMPORT_MAX_BYTES"],
+    )
+    if done.outcome == "gone":
         flash("Không còn tệp đã xem trước (đã nhập, đã hủy hoặc quá hạn). Hãy tải tệp lên lại.")
         return redirect(url_for("stats.upload"))
-    max_bytes = current_app.config["IMPORT_MAX_BYTES"]
-    form = UploadForm(current_user.role, formdata=None)
-    check = run_import(files, actor_id=current_user.id, dry_run=True, max_bytes=max_bytes)
-    if not check.ok:
-        discard_upload(directory, confirm.token.data)
+    if done.outcome == "now_invalid":
         return _render_upload(
             form,
-            errors=[str(e) for e in check.errors],
-            report=check,
+            errors=[str(e) for e in done.check.errors],
+            report=done.check,
             notice="Dữ liệu đã thay đổi từ lúc xem trước và tệp nay có lỗi; chưa có gì được ghi.",
         )
-    if fingerprint(check) != confirm.fingerprint.data:
+    if done.outcome == "changed":
         return _preview(
             form,
-            files,
-            check,
+            done.files,
+            done.check,
             confirm.token.data,
             notice="Dữ liệu trong hệ thống đã thay đổi từ lúc xem trước, nên kết quả nhập cũng "
             "khác. Chưa có gì được ghi: hãy xem lại bản xem trước mới dưới đây rồi xác nhận.",
         )
-    report = run_import(files, actor_id=current_user.id, max_bytes=max_bytes)
-    if not report.ok:  # changed in the instant between the two runs
-        return _render_upload(form, errors=[str(e) for e in report.errors], report=report)
-    discard_upload(directory, confirm.token.data)
-    for summary in report.files:
+    if done.outcome == "refused":
+        return _render_upload(form, errors=[str(e) for e in done.report.errors], report=done.report)
+    for summary in done.report.files:
         flash(
             f"Đã nhập {summary.filename}: {summary.added} thêm mới, {summary.updated} cập nhật, "
             f"{summary.unchanged} không đổi.",
             "success",
         )
-    months = months_touched(report)
-    if months:
-        return redirect(url_for("stats.month", month=months[-1]))
+    if done.months:
+        return redirect(url_for("stats.month", month=done.months[-1]))
     return redirect(url_for("stats.upload"))
 
 

@@ -27,6 +27,7 @@ from ..extensions import db
 from ..formatting import number
 from ..formsutil import choices
 from ..timeutil import now_local, today_local
+from ..transaction import rollback_request
 from ..units.models import Unit
 from . import bp
 from .exporting import export_tickets
@@ -111,11 +112,10 @@ def quick():
                 reason=form.issued_reason.data,
             )
         except TicketError as exc:  # dated in an issued month: beside the date or the reason
-            db.session.rollback()
+            rollback_request()
             target = getattr(form, exc.field or "opened_at")
             target.errors = [*target.errors, str(exc)]
             return _render_quick(form, 400)
-        db.session.commit()
         state = "đã đóng" if close else "đang mở"
         flash(
             Markup('Đã lưu <a href="{}">{}</a> ({}).').format(
@@ -223,8 +223,7 @@ def _export(fmt: str) -> Response:
             "error",
         )
         return redirect(url_for("tickets.index", **flt.to_args()))
-    payload = export_tickets(flt, fmt, actor_id=current_user.id)
-    db.session.commit()
+    payload = export_tickets(flt, fmt, actor_id=current_user.id)  # audited with the request
     stamp = now_local().strftime("%Y%m%d-%H%M")
     mimetype = (
         "text/csv; charset=utf-8"
@@ -352,14 +351,15 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
 
 def _stale(ticket_id: int, exc: StaleTicket | None, seen: int | None, **forms: Any):
     """Refuse a save made on an old copy: show what the other person changed."""
-    db.session.rollback()
+    rollback_request()
     changes = exc.changes if exc else events_since(ticket_id, seen)
     ticket = _load(ticket_id)
     return _render_detail(ticket, 409, stale=changes, **forms)
 
 
 def _run(ticket_id: int, form, slot: str, action, error_field=None):
-    """Run one ticket action and commit; on failure, the detail page with the form re-shown.
+    """Run one ticket action (the request commits it); on failure, the detail page with the form
+    re-shown, from the stored ticket.
 
     Returns (the action's result, None) on success, else (None, the response to send): 403 for
     a forbidden action, 400 with the message beside ``error_field``, 409 with the other person's
@@ -367,12 +367,12 @@ def _run(ticket_id: int, form, slot: str, action, error_field=None):
     """
     try:
         result = action()
-        db.session.commit()
+        db.session.flush()  # a concurrent save shows here (StaleDataError), not at commit
     except TicketForbidden:
-        db.session.rollback()
+        rollback_request()
         abort(403)
     except TicketError as exc:
-        db.session.rollback()
+        rollback_request()  # the page shows the ticket as stored, not half changed
         # Beside the field the service names, if the form has it; else ``error_field``.
         named = getattr(form, exc.field, None) if exc.field else None
         target = named if hasattr(named, "errors") else error_field
@@ -509,6 +509,5 @@ def note(ticket_id: int):
     if not form.validate():
         return _render_detail(ticket, 400, note=form)
     add_note(ticket, form.text.data, current_user.id)
-    db.session.commit()
     flash("Đã thêm ghi chú.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id) + "#lich-su")

@@ -10,6 +10,7 @@ from ..audit import record
 from ..extensions import db
 from ..formatting import report_date
 from ..timeutil import today_local
+from ..transaction import rollback_request
 from . import bp
 from .forms import EndUnitForm, parse_day
 from .lifecycle import LifecycleError, end_unit, lock, parse_codes, reopen_unit
@@ -115,7 +116,6 @@ def toggle(unit_id: int):
     unit.active = not unit.active
     action = "activate" if unit.active else "deactivate"
     record(action, "unit", unit.code, f"{action} {unit.full_name}", user_id=current_user.id)
-    db.session.commit()
     state = "kích hoạt lại" if unit.active else "ngừng sử dụng"
     flash(f"Đã {state} {unit.full_name}.", "success")
     return redirect(request.referrer or url_for("units.index"))
@@ -135,7 +135,6 @@ def delete(unit_id: int):
         return redirect(url_for("units.index"))
     record("delete", "unit", unit.code, f"Xóa {unit.full_name}", user_id=current_user.id)
     db.session.delete(unit)
-    db.session.commit()
     flash(f"Đã xóa {unit.full_name}.", "success")
     return redirect(url_for("units.index"))
 
@@ -160,11 +159,10 @@ def end(unit_id: int):
                     unit, form.last_day.data, codes, actor_id=current_user.id
                 )
             except LifecycleError as exc:
-                db.session.rollback()
+                rollback_request()
                 for name, messages in exc.problems.by_field.items():
                     getattr(form, name).errors.extend(messages)
             else:
-                db.session.commit()
                 when = report_date(unit.valid_to)
                 if changed:
                     text = f"Đã kết thúc {unit.full_name} ({unit.code}) ngày {when}"
@@ -199,10 +197,9 @@ def reopen(unit_id: int):
     try:
         before = reopen_unit(unit, actor_id=current_user.id)
     except LifecycleError as exc:
-        db.session.rollback()
+        rollback_request()
         flash("Không thể mở lại: " + " ".join(exc.problems.messages()), "error")
     else:
-        db.session.commit()
         text = f"Đã mở lại {unit.full_name} ({unit.code}): không còn ngày kết thúc"
         if before:
             text += " và đơn vị kế thừa (" + ", ".join(s.code for s in before) + ")"

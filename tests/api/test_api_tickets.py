@@ -47,6 +47,9 @@ def test_create_returns_the_ticket_with_its_location(operator_api):
     read = operator_api.get(f"/tickets/{ticket['ref']}").get_json()
     assert read["ref"] == ticket["ref"]
     assert [e["kind"] for e in read["events"]] == ["created"]
+    # Vietnamese travels as UTF-8 text, not as \u escapes.
+    assert "Chưa nhận được mã kích hoạt" in response.get_data(as_text=True)
+    assert response.headers["Content-Type"] == "application/json"
 
 
 def test_create_defaults_to_closed_as_the_tickets_file(operator_api):
