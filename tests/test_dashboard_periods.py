@@ -582,7 +582,7 @@ LARGE_STATS = {
     "ix_tickets_dossier_code": "200000 3",
     "ix_tickets_due_date": "200000 403",
     "ix_tickets_month_audience_category": "200000 8334 4167 596",
-    "ix_tickets_month_dashboard": "200000 8334 2632 478 50 2 1 1 1 1",
+    "ix_tickets_month_dashboard": "200000 8334 2632 478 50 2 1 1 1 1 1",
     "ix_tickets_opened_at": "200000 2",
     "ix_tickets_operator_id": "200000 16667",
     "ix_tickets_phone_opened": "200000 1 1",

@@ -7,26 +7,46 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..extensions import db
-from ..tickets.models import AUDIENCE_LABELS, CHANNEL_LABELS, STATUS_LABELS, Category, Ticket
+from ..tickets.models import (
+    AUDIENCE_LABELS,
+    CHANNEL_LABELS,
+    SATISFACTION_LABELS,
+    STATUS_LABELS,
+    Category,
+    Ticket,
+)
 from ..tickets.queries import TicketFilter, ticket_conditions
 from ..tickets.visibility import scoped
 from ..units.models import Unit
 from . import schemas as s
 from .core import operation
 
-NONE_LABELS = {"unit": "Không xác định đơn vị", "operator": "Không rõ người ghi nhận"}
+NONE_LABELS = {
+    "unit": "Không xác định đơn vị",
+    "operator": "Không rõ người ghi nhận",
+    "satisfaction": "Không hỏi",
+}
 
 
 def _rows(by: str, where: list, user: User) -> list[dict]:
-    if by in ("channel", "status", "audience"):
+    if by in ("channel", "status", "audience", "satisfaction"):
         column = getattr(Ticket, by)
-        labels = {"channel": CHANNEL_LABELS, "status": STATUS_LABELS, "audience": AUDIENCE_LABELS}
+        labels = {
+            "channel": CHANNEL_LABELS,
+            "status": STATUS_LABELS,
+            "audience": AUDIENCE_LABELS,
+            "satisfaction": SATISFACTION_LABELS,
+        }[by]
         stmt = select(column, func.count()).where(*where).group_by(column)
         counted = dict(db.session.execute(scoped(stmt, user)).all())
-        order = list(labels[by])
+        order = [*labels, None]  # "not asked" (null) last
+
+        def rank(key):
+            return (order.index(key) if key in order else 99, key or "")
+
         return [
-            {"key": key, "label": labels[by].get(key, key), "count": counted[key]}
-            for key in sorted(counted, key=lambda k: (order.index(k) if k in order else 99, k))
+            {"key": k, "label": labels.get(k) or NONE_LABELS.get(by, k), "count": counted[k]}
+            for k in sorted(counted, key=rank)
         ]
     if by == "category":
         stmt = (

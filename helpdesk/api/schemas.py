@@ -7,11 +7,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..tickets.models import AUDIENCES, CHANNELS, STATUSES
+from ..tickets.models import AUDIENCES, CHANNELS, SATISFACTIONS, STATUSES
 
 Channel = Literal[CHANNELS]  # type: ignore[valid-type]
 Audience = Literal[AUDIENCES]  # type: ignore[valid-type]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
+Satisfaction = Literal[SATISFACTIONS]  # type: ignore[valid-type]
 MONTH = r"^(20\d\d|2100)-(0[1-9]|1[0-2])$"  # the years the app knows (timeutil.parse_month)
 
 
@@ -68,6 +69,7 @@ class Ticket(BaseModel):
     closed_at: datetime | None
     resolution_note: str | None
     forwarded_unit_code: str | None
+    satisfaction: Satisfaction | None = Field(description="null: not asked")
     version: int
 
 
@@ -161,6 +163,7 @@ class TicketCreate(Strict):
     reason: str | None = Field(
         default=None, max_length=500, description="supervisors: why a month already reported"
     )
+    satisfaction: Satisfaction | None = Field(default=None, description="null: not asked")
 
 
 class TicketPatch(Strict):
@@ -187,6 +190,7 @@ class TicketPatch(Strict):
         description="with status: the reason or result; alone: a note in the timeline",
     )
     reason: str | None = Field(default=None, max_length=500)
+    satisfaction: Satisfaction | None = Field(default=None, description="null: not asked")
 
 
 SortKey = Literal[
@@ -232,7 +236,7 @@ class CountQuery(TicketQuery):
     limit: int = Field(default=50, ge=1, le=200, description="ignored")
 
 
-CountKey = Literal["category", "unit", "channel", "status", "audience", "operator"]
+CountKey = Literal["category", "unit", "channel", "status", "audience", "operator", "satisfaction"]
 
 
 class CountsQuery(Strict):

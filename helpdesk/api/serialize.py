@@ -68,6 +68,7 @@ def ticket_json(ticket: Ticket, viewer: User, events: bool = False) -> dict[str,
         "closed_at": _iso(ticket.closed_at),
         "resolution_note": ticket.resolution_note,
         "forwarded_unit_code": ticket.forwarded_unit.code if ticket.forwarded_unit else None,
+        "satisfaction": ticket.satisfaction,
         "version": ticket.version,
     }
     if events:

@@ -58,6 +58,7 @@ EDITABLE = (
     "dossier_code",
     "summary",
     "details",
+    "satisfaction",
 )
 
 
@@ -210,6 +211,7 @@ def create(user: User, body: s.TicketCreate):
             "details": body.details,
             "resolution_note": body.resolution_note,
             "issued_reason": body.reason,
+            "satisfaction": body.satisfaction,
         },
         categories=[c for c in categories if c.active],
     )
@@ -436,6 +438,7 @@ def _edit(ticket: Ticket, user: User, body: s.TicketPatch, now: datetime) -> Non
         "dossier_code": ticket.dossier_code,
         "summary": ticket.summary,
         "details": ticket.details,
+        "satisfaction": ticket.satisfaction,
         "issued_reason": body.reason,
     }
     for name in given.intersection(EDITABLE):
@@ -444,6 +447,8 @@ def _edit(ticket: Ticket, user: User, body: s.TicketPatch, now: datetime) -> Non
             value = _form_time(_local(value))
         if name == "unit_code":
             current["unit"], current["unit_id"] = value, None
+        elif name == "satisfaction":
+            current[name] = value or ""  # null: not asked
         else:
             current[name] = value
     opened = _local(body.opened_at) if "opened_at" in given else ticket.opened_at

@@ -4,7 +4,8 @@ Every per-month figure of the dashboard (channel x status x operator, unit x cat
 resolution-time histogram) reads only these columns of one month's tickets, so with this index
 each is an index-only range scan (``opened_month = ?``, and ``status IN (...)`` for the
 histogram) instead of one table lookup per ticket. The 12-month trend reads the narrower
-ix_tickets_month_audience_category. Migration: 0003_dashboard_index.
+ix_tickets_month_audience_category. Migrations: 0003_dashboard_index, then
+0012_answers_satisfaction (adds satisfaction).
 """
 
 from sqlalchemy import Index
@@ -22,4 +23,5 @@ MONTH_INDEX = Index(
     Ticket.opened_at,
     Ticket.resolved_at,
     Ticket.due_date,
+    Ticket.satisfaction,
 )

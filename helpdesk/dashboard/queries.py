@@ -121,6 +121,36 @@ class LabelledCount:
 
 
 @dataclass(frozen=True)
+class SatisfactionRow:
+    """How the callers asked felt, for one category, unit or operator (or all of them)."""
+
+    key: str | None
+    label: str
+    satisfied: int
+    neutral: int
+    unsatisfied: int
+
+    @property
+    def asked(self) -> int:
+        return self.satisfied + self.neutral + self.unsatisfied
+
+    @property
+    def satisfied_share(self) -> float | None:
+        return self.satisfied / self.asked if self.asked else None
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """The period's satisfaction, from the tickets where the caller was asked (no query of its
+    own: counted alongside the unit x category and operator groupings)."""
+
+    total: SatisfactionRow
+    by_category: tuple[SatisfactionRow, ...]
+    by_unit: tuple[SatisfactionRow, ...]
+    by_operator: tuple[SatisfactionRow, ...]
+
+
+@dataclass(frozen=True)
 class DistrictRow:
     unit_id: int
     code: str
@@ -214,6 +244,7 @@ class Dashboard:
     levels: tuple[LevelInfo, ...] = ()  # the period's levels (units_in(period).levels)
     # The period's months that have procedure statistics (any unit_stats row).
     stats_months: tuple[str, ...] = field(default=())
+    satisfaction: Satisfaction | None = None
     # The kinds of the communes under the period's districts (``xã, phường, thị trấn``; a 2025
     # year's đặc khu never had a district); empty without districts.
     district_phrase: str = ""
@@ -398,6 +429,7 @@ def build_period(
         levels=units.levels,
         stats_months=stats.months,
         district_phrase=_district_phrase(units.units),
+        satisfaction=_satisfaction(unit_counts, categories, units.units, dims),
     )
 
 
@@ -439,6 +471,8 @@ class _Dimensions:
     operator_names: dict[int, str]
     same_day: int
     overdue: int
+    # Operator -> satisfaction -> tickets, for the tickets where the caller was asked.
+    operator_satisfaction: dict[int | None, dict[str, int]] = field(default_factory=dict)
 
 
 def _period_dimensions(period: ReportPeriod, today: date) -> _Dimensions:
@@ -450,22 +484,26 @@ def _period_dimensions(period: ReportPeriod, today: date) -> _Dimensions:
             Ticket.channel,
             Ticket.status,
             Ticket.operator_id,
+            Ticket.satisfaction,
             func.count(),
             func.sum(case((same_day, 1), else_=0)),
             func.sum(case((overdue, 1), else_=0)),
             func.sum(case((Ticket.resolved_at.is_not(None), 1), else_=0)),
         )
         .where(_in_period(period))
-        .group_by(Ticket.channel, Ticket.status, Ticket.operator_id)
+        .group_by(Ticket.channel, Ticket.status, Ticket.operator_id, Ticket.satisfaction)
     ).all()
     channel_n: dict[str, int] = defaultdict(int)
     status_n: dict[str, int] = defaultdict(int)
     operator_n: dict[int | None, int] = defaultdict(int)
+    operator_sat: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     same_day_n = overdue_n = 0
-    for channel, status, operator_id, n, sd, od, _timed in rows:
+    for channel, status, operator_id, satisfaction, n, sd, od, _timed in rows:
         channel_n[channel] += n
         status_n[status] += n
         operator_n[operator_id] += n
+        if satisfaction:
+            operator_sat[operator_id][satisfaction] += n
         same_day_n += int(sd or 0)
         overdue_n += int(od or 0)
     operator_ids = [i for i in operator_n if i is not None]
@@ -478,7 +516,9 @@ def _period_dimensions(period: ReportPeriod, today: date) -> _Dimensions:
         if operator_ids
         else {}
     )
-    return _Dimensions(channel_n, status_n, operator_n, names, same_day_n, overdue_n)
+    return _Dimensions(
+        channel_n, status_n, operator_n, names, same_day_n, overdue_n, dict(operator_sat)
+    )
 
 
 def _unit_category_counts(period: ReportPeriod) -> list:
@@ -490,13 +530,20 @@ def _unit_category_counts(period: ReportPeriod) -> list:
     """
     unit_id = _unit_key().label("unit_id")
     counts = (
-        select(unit_id, Ticket.category_id, func.count().label("n"))
+        select(unit_id, Ticket.category_id, Ticket.satisfaction, func.count().label("n"))
         .where(_in_period(period))
-        .group_by(unit_id, Ticket.category_id)
+        .group_by(unit_id, Ticket.category_id, Ticket.satisfaction)
         .subquery()
     )
     return db.session.execute(
-        select(counts.c.unit_id, Unit.level, Unit.parent_id, counts.c.category_id, counts.c.n)
+        select(
+            counts.c.unit_id,
+            Unit.level,
+            Unit.parent_id,
+            counts.c.category_id,
+            counts.c.n,
+            counts.c.satisfaction,
+        )
         .select_from(counts)
         .outerjoin(Unit, Unit.id == counts.c.unit_id)
     ).all()
@@ -673,6 +720,40 @@ class _UnitTally:
     district_late: dict[int, int]
 
 
+def _satisfaction_rows(counted: dict, labels: dict, missing: str) -> tuple[SatisfactionRow, ...]:
+    rows = [
+        SatisfactionRow(
+            *labels.get(key, (None, missing)),
+            by.get("satisfied", 0),
+            by.get("neutral", 0),
+            by.get("unsatisfied", 0),
+        )
+        for key, by in counted.items()
+    ]
+    rows.sort(key=lambda r: (-r.asked, r.label))
+    return tuple(rows)
+
+
+def _satisfaction(rows, categories, units, dims: _Dimensions) -> Satisfaction:
+    by_category: dict = defaultdict(lambda: defaultdict(int))
+    by_unit: dict = defaultdict(lambda: defaultdict(int))
+    total: dict[str, int] = defaultdict(int)
+    for unit_id, _level, _parent, category_id, n, satisfaction in rows:
+        if satisfaction:
+            by_category[category_id][satisfaction] += n
+            by_unit[unit_id][satisfaction] += n
+            total[satisfaction] += n
+    category_labels = {c.id: (c.code, c.label) for c in categories}
+    unit_labels = {u.id: (u.code, u.full_name) for u in units}
+    operator_labels = {i: (None, name) for i, name in dims.operator_names.items()}
+    return Satisfaction(
+        SatisfactionRow(None, "Tất cả", total["satisfied"], total["neutral"], total["unsatisfied"]),
+        _satisfaction_rows(by_category, category_labels, "Nhóm khác"),
+        _satisfaction_rows(by_unit, unit_labels, "Không xác định đơn vị"),
+        _satisfaction_rows(dims.operator_satisfaction, operator_labels, "Không rõ người ghi nhận"),
+    )
+
+
 def _tally_units(rows, units, late: _Late) -> _UnitTally:
     """Add the unit x category counts up. Levels and districts are the period's: a ticket whose
     unit's level the period does not have goes to "no unit"; a district counts the tickets of
@@ -684,7 +765,7 @@ def _tally_units(rows, units, late: _Late) -> _UnitTally:
     level_n: dict[str | None, int] = defaultdict(int)
     district_n: dict[int, int] = defaultdict(int)
     district_late: dict[int, int] = defaultdict(int)
-    for unit_id, level, parent_id, category_id, n in rows:
+    for unit_id, level, parent_id, category_id, n, _satisfaction in rows:
         is_late = category_id in late.ids
         if unit_id is not None:
             unit_n[unit_id] += n

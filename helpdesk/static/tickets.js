@@ -316,6 +316,13 @@
       if (summary) summary.placeholder = checked.getAttribute("data-label");
     }
     group.addEventListener("change", update);
+    KeyGroup(group);
+    update();
+  }
+
+  /* A group of radios with data-key: while it has focus, the key picks the radio, then the
+     focus moves on to the next control (categories, the caller's satisfaction). */
+  function KeyGroup(group) {
     group.addEventListener("keydown", function (e) {
       if (e.ctrlKey || e.altKey || e.metaKey || e.key.length !== 1) return;
       var radio = group.querySelector('input[data-key="' + e.key.toLowerCase() + '"]');
@@ -326,7 +333,6 @@
       var next = nextFocusable(group);
       if (next) next.focus(); else radio.focus();
     });
-    update();
   }
 
   /* ---- Ctrl+Enter and double submits ------------------------------------------------------- */
@@ -353,6 +359,7 @@
       new UnitPicker(n);
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-category-group]"), CategoryGroup);
+    Array.prototype.forEach.call(document.querySelectorAll("[data-key-group]"), KeyGroup);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-ctrl-enter]"), CtrlEnter);
     // A form that came back with errors: start at the first field to fix, not at the top.
     var bad = document.querySelector(

@@ -20,10 +20,12 @@ from wtforms.widgets import DateTimeLocalInput
 from ..formsutil import choices
 from ..textutil import nfc
 from ..timeutil import now_local, today_local
-from .models import CHANNEL_LABELS, Category
+from .models import CHANNEL_LABELS, SATISFACTION_LABELS, Category
 from .normalize import InvalidValue, normalize_dossier_code, normalize_phone
 from .services import TicketError, TicketValues, resolve_unit
 
+# One key per answer in the satisfaction group: hài lòng, bình thường, không hài lòng, không hỏi.
+SATISFACTION_KEYS = {"satisfied": "h", "neutral": "b", "unsatisfied": "k", "": "0"}
 # The one-key shortcuts shown on the category options, in category order.
 SHORTCUT_KEYS = "123456789abcdefghijk"
 DATETIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M")
@@ -107,6 +109,14 @@ class TicketForm(FlaskForm):
         filters=[_strip],
     )
     channel = SelectField("Kênh", choices=choices(CHANNEL_LABELS), default="phone")
+    # Asked at the end of the call; one key each (SATISFACTION_KEYS), "" when not asked.
+    satisfaction = RadioField(
+        "Người gọi có hài lòng không?",
+        choices=choices(SATISFACTION_LABELS, blank="Không hỏi"),
+        default="",
+        coerce=lambda value: value or "",  # a ticket's None (not asked) is the "" choice
+        validators=[Optional()],
+    )
     opened_at = LocalDateTimeField("Thời điểm tiếp nhận", validators=[Optional()])
     # Asked for when the request is dated in (or moved in or out of) a month whose report has
     # been issued: supervisors only, the reason goes to the audit log.
@@ -195,6 +205,7 @@ class TicketForm(FlaskForm):
             summary=self.summary.data or None,
             details=self.details.data or None,
             resolution_note=self.resolution_note.data or None,
+            satisfaction=self.satisfaction.data or None,
         )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -32,6 +33,13 @@ STATUS_LABELS = {
     "resolved": "Đã giải quyết",
     "closed": "Đã đóng",
 }
+# How the caller felt at the end of the call; no value: not asked.
+SATISFACTIONS = ("satisfied", "neutral", "unsatisfied")
+SATISFACTION_LABELS = {
+    "satisfied": "Hài lòng",
+    "neutral": "Bình thường",
+    "unsatisfied": "Không hài lòng",
+}
 
 
 class Category(db.Model):
@@ -46,6 +54,38 @@ class Category(db.Model):
     position: Mapped[int] = mapped_column(default=0)
     due_days: Mapped[int] = mapped_column(default=3)  # working days to resolve
     active: Mapped[bool] = mapped_column(default=True)
+
+
+class CannedAnswer(db.Model):
+    """A canned answer (câu trả lời mẫu) operators insert while answering.
+
+    ``category_codes``: the categories it serves, ``|``-separated as in the ``answers`` file
+    (empty: every category); checked against the categories when imported or edited."""
+
+    __tablename__ = "canned_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    category_codes: Mapped[str] = mapped_column(String(1000), default="", server_default="")
+    position: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
+    uses: Mapped[int] = mapped_column(default=0, server_default="0")
+    search_text: Mapped[str] = mapped_column(String(500), default="", server_default="")
+
+    @property
+    def categories(self) -> list[str]:
+        return [c for c in self.category_codes.split("|") if c]
+
+    def serves(self, category_code: str | None) -> bool:
+        return not self.category_codes or category_code in self.categories
+
+
+@event.listens_for(CannedAnswer, "before_insert")
+@event.listens_for(CannedAnswer, "before_update")
+def _answer_search_text(_mapper, _connection, answer: CannedAnswer) -> None:
+    answer.search_text = fold(f"{answer.title} {answer.text}")[:500]
 
 
 class TicketCounter(db.Model):
@@ -64,6 +104,9 @@ class Ticket(db.Model):
             "status IN ('open', 'in_progress', 'forwarded', 'resolved', 'closed')", name="status"
         ),
         CheckConstraint("audience IN ('citizen', 'agency')", name="audience"),
+        CheckConstraint(
+            "satisfaction IN ('satisfied', 'neutral', 'unsatisfied')", name="satisfaction"
+        ),
         Index("ix_tickets_month_audience_category", "opened_month", "audience", "category_id"),
         Index("ix_tickets_status_opened", "status", "opened_at"),
         Index("ix_tickets_unit_opened", "unit_id", "opened_at"),
@@ -94,6 +137,7 @@ class Ticket(db.Model):
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     due_date: Mapped[date | None] = mapped_column(index=True)
+    satisfaction: Mapped[str | None] = mapped_column(String(12))  # SATISFACTIONS, or not asked
     # Set for tickets that came from an import: opened_at|phone|category (FORMATS.md natural key).
     import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     anonymised_at: Mapped[datetime | None]

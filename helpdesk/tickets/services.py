@@ -25,7 +25,15 @@ from ..units.models import Unit
 from ..units.periods import CodeIndex, UnitNotFound, ended_message, not_yet_message
 from ..units.services import AmbiguousUnit, match_unit_name, search_units
 from .duedates import add_working_days
-from .models import CHANNEL_LABELS, STATUS_LABELS, Category, Ticket, TicketCounter, TicketEvent
+from .models import (
+    CHANNEL_LABELS,
+    SATISFACTION_LABELS,
+    STATUS_LABELS,
+    Category,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+)
 from .normalize import format_phone
 
 # Which status a ticket may move to from each status. "open" from resolved/closed is a reopen;
@@ -53,6 +61,7 @@ FIELD_LABELS = {
     "forwarded_unit": "Chuyển tới đơn vị",
     "resolution_note": "Kết quả giải quyết",
     "status": "Trạng thái",
+    "satisfaction": "Mức độ hài lòng",
 }
 
 
@@ -91,6 +100,7 @@ class TicketValues:
     summary: str | None = None
     details: str | None = None
     resolution_note: str | None = None
+    satisfaction: str | None = None  # SATISFACTIONS, or None: not asked
 
 
 def next_ref(month: str) -> str:
@@ -216,6 +226,8 @@ def _show(field: str, value: Any) -> str | None:
         return None
     if field == "channel":
         return CHANNEL_LABELS.get(value, value)
+    if field == "satisfaction":
+        return SATISFACTION_LABELS.get(value, value)
     if field == "requester_phone":
         return format_phone(value)
     if field in ("opened_at", "due_date"):
@@ -423,6 +435,7 @@ def create_ticket(
         assignee_id=actor_id,
         due_date=due_date_for(opened_at, category),
         resolution_note=values.resolution_note,
+        satisfaction=values.satisfaction,
     )
     db.session.add(ticket)
     _event(ticket, actor_id, "created", at=now, note=CHANNEL_LABELS.get(values.channel))
@@ -475,6 +488,7 @@ def update_ticket(
         "dossier_code": values.dossier_code,
         "summary": values.summary or values.category.label,
         "details": values.details,
+        "satisfaction": values.satisfaction,
     }
     for name, new in plain.items():
         old = getattr(ticket, name)

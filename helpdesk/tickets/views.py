@@ -31,10 +31,19 @@ from ..transaction import rollback_request
 from ..units.models import Unit
 from . import bp
 from .exporting import export_tickets
-from .forms import AssignForm, ForwardForm, NoteForm, TicketEditForm, TicketForm, TransitionForm
+from .forms import (
+    SATISFACTION_KEYS,
+    AssignForm,
+    ForwardForm,
+    NoteForm,
+    TicketEditForm,
+    TicketForm,
+    TransitionForm,
+)
 from .models import (
     AUDIENCE_LABELS,
     CHANNEL_LABELS,
+    SATISFACTION_LABELS,
     STATUS_LABELS,
     STATUSES,
     Category,
@@ -80,6 +89,8 @@ def ticket_labels() -> dict[str, Any]:
         "channel_labels": CHANNEL_LABELS,
         "audience_labels": AUDIENCE_LABELS,
         "field_labels": FIELD_LABELS,
+        "satisfaction_labels": SATISFACTION_LABELS,
+        "satisfaction_keys": SATISFACTION_KEYS,
         "format_phone": format_phone,
         "today": today_local(),
     }
@@ -288,6 +299,7 @@ def _edit_form(ticket: Ticket, categories: list[Category]) -> TicketEditForm:
             "summary": ticket.summary,
             "details": ticket.details,
             "channel": ticket.channel,
+            "satisfaction": ticket.satisfaction or "",
             "opened_at": ticket.opened_at,
             "version": ticket.version,
             "seen": _last_event_id(ticket),
