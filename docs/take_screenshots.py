@@ -32,8 +32,10 @@ PAGES = [
     ),
     ("stats-month.png", "thang.vd", "Thang-Demo-2023", "/so-lieu/2023-09", False),
     ("dashboard.png", "thang.vd", "Thang-Demo-2023", "/tong-hop/2023-09", False),
+    ("dashboard-satisfaction.png", "thang.vd", "Thang-Demo-2023", "/tong-hop/2023-09", False),
     ("report-draft.png", "thang.vd", "Thang-Demo-2023", "/bao-cao/2023-09", False),
     ("admin-users.png", "admin", "Admin-Demo-2023", "/quan-tri/nguoi-dung", False),
+    ("admin-answers.png", "admin", "Admin-Demo-2023", "/quan-tri/cau-tra-loi", False),
 ]
 
 
@@ -94,10 +96,14 @@ def main() -> int:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        contexts = {}  # one signed-in browser context per user (a TOTP code works once)
         for name, user, password, path, full in PAGES:
-            context = browser.new_context(viewport={"width": 1366, "height": 860}, locale="vi-VN")
-            page = context.new_page()
-            if user:
+            if user not in contexts:
+                contexts[user] = browser.new_context(
+                    viewport={"width": 1366, "height": 860}, locale="vi-VN"
+                )
+            page = contexts[user].new_page()
+            if user and not getattr(contexts[user], "signed_in", False):
                 page.goto(base + "/dang-nhap")
                 page.get_by_label("Tên đăng nhập").fill(user)
                 page.get_by_label("Mật khẩu").fill(password)
@@ -112,9 +118,16 @@ def main() -> int:
                     page.get_by_label("Mã xác thực").fill(code)
                     page.get_by_role("button", name="Xác nhận").click()
                     page.wait_for_load_state("networkidle")
+                contexts[user].signed_in = True
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(OUT / name), full_page=full)
+            if name == "dashboard-satisfaction.png":
+                page.locator("#h-satisfaction").scroll_into_view_if_needed()
+                page.locator("#h-satisfaction").locator("xpath=..").screenshot(path=str(OUT / name))
+            else:
+                page.screenshot(path=str(OUT / name), full_page=full)
+            page.close()
+        for context in contexts.values():
             context.close()
         browser.close()
     server.shutdown()

@@ -73,6 +73,7 @@ ENTITY_LABELS = {
     "user": "Người dùng",
     "session": "Phiên đăng nhập",
     "category": "Nhóm yêu cầu",
+    "answer": "Câu trả lời mẫu",
     "organisation": "Thông tin cơ quan",
     "unit": "Đơn vị",
     "unit_stat": "Số liệu đơn vị",

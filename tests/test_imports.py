@@ -355,6 +355,7 @@ def test_fixture_loads_and_reimport_reports_everything_unchanged(app):
         "city_stats": 1,
         "activities": 2,
         "tickets": 419,
+        "answers": 11,
     }
     before = table_counts()
     second = run_import(collect_files([DEMO_DIR]))

@@ -153,3 +153,41 @@ def test_api_reads_writes_and_counts_satisfaction(demo_app):
         select(db.func.count()).select_from(Ticket).where(Ticket.opened_month == "2023-09")
     )
     assert counts["total"] == total
+
+
+def test_the_tickets_file_may_carry_it_and_a_file_without_it_keeps_it(demo_app):
+    from helpdesk.imports import run_import
+
+    head = "opened_at,audience,category,requester_phone,status"
+    row = "2023-09-12T09:00:00,citizen,activation_code,0912000222,closed"
+    bad = run_import(
+        [
+            (
+                "tickets.csv",
+                f"{head},satisfaction\n{row},vui\n{row.replace('222', '333')},ok\n".encode(),
+            )
+        ]
+    )
+    assert not bad.ok
+    assert sorted((e.line, e.column) for e in bad.errors) == [
+        (2, "satisfaction"),
+        (3, "satisfaction"),
+    ]
+    good = run_import([("tickets.csv", f"{head},satisfaction\n{row},neutral\n".encode())])
+    db.session.commit()
+    assert good.ok
+    ticket = db.session.scalar(select(Ticket).where(Ticket.requester_phone == "0912000222"))
+    assert ticket.satisfaction == "neutral"
+    ticket.satisfaction = "satisfied"  # recorded later in the app
+    db.session.commit()
+    again = run_import([("tickets.csv", f"{head}\n{row}\n".encode())])
+    db.session.commit()
+    assert again.ok and again.files[0].unchanged == 1
+    db.session.expire_all()
+    assert db.session.get(Ticket, ticket.id).satisfaction == "satisfied"
+
+
+def test_the_demo_has_answers_to_show(demo_app):
+    d = build_period("2023-09", TODAY)
+    assert d.satisfaction.total.asked > 100
+    assert d.satisfaction.total.unsatisfied > 0

@@ -1,13 +1,16 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.models import ROLE_LABELS
 from ..formsutil import choices
@@ -90,3 +93,40 @@ class OrganisationForm(FlaskForm):
     signer_title = StringField("Chức danh người ký", validators=[Length(max=120)])
     signer_name = StringField("Người ký", validators=[Length(max=120)])
     distribution = TextAreaField("Nơi nhận (mỗi dòng một nơi)", validators=[Length(max=2000)])
+
+
+class AnswerForm(FlaskForm):
+    """A canned answer; ``version`` is the one the page showed (concurrent edits are refused)."""
+
+    code = StringField(
+        "Mã",
+        validators=[
+            DataRequired("Nhập mã."),
+            Regexp(r"^[A-Za-z0-9._-]{1,64}$", message="Chữ không dấu, số, dấu chấm, gạch."),
+        ],
+    )
+    title = StringField(
+        "Tiêu đề (hiện trong danh sách chọn)",
+        validators=[DataRequired("Nhập tiêu đề."), Length(max=200, message="Tối đa 200 ký tự.")],
+    )
+    text = TextAreaField(
+        "Nội dung được chèn",
+        validators=[
+            DataRequired("Nhập nội dung."),
+            Length(max=5000, message="Tối đa 5.000 ký tự."),
+        ],
+        render_kw={"rows": 6},
+    )
+    categories = SelectMultipleField(
+        "Dùng cho nhóm yêu cầu (để trống: mọi nhóm)",
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=True,
+    )
+    position = IntegerField(
+        "Thứ tự trong danh sách chọn",
+        validators=[InputRequired("Nhập thứ tự."), NumberRange(0, 10000, "Từ 0 đến 10.000.")],
+        default=0,
+    )
+    active = BooleanField("Đang sử dụng", default=True)
+    version = HiddenField()

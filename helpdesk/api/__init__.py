@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import counts, files, openapi, tickets  # noqa: E402,F401 - register the endpoints
+from . import answers, counts, files, openapi, tickets  # noqa: E402,F401 - register the endpoints

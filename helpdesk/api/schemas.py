@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from ..tickets.models import AUDIENCES, CHANNELS, SATISFACTIONS, STATUSES
 
@@ -246,6 +246,25 @@ class CountsQuery(Strict):
 
 class ImportQuery(Strict):
     dry_run: Literal["0", "1", "true", "false"] = "0"
+
+
+class Answer(BaseModel):
+    id: int
+    title: str
+    text: str
+    categories: list[str] = Field(description="category codes; empty: every category")
+    uses: int = Field(description="times operators inserted it")
+
+
+class AnswerList(RootModel[list[Answer]]):
+    """Those made for the category first, then those for every category, then the others."""
+
+
+class AnswersQuery(Strict):
+    category: str | None = Field(default=None, max_length=64, description="category code")
+    q: str | None = Field(
+        default=None, max_length=100, description="words, accents and case ignored"
+    )
 
 
 ErrorBody.model_rebuild()

@@ -18,6 +18,7 @@ KINDS = (
     "organisation",
     "units",
     "categories",
+    "answers",
     "users",
     "unit_stats",
     "city_stats",

@@ -15,7 +15,16 @@ from ..formatting import report_date
 from ..reports.models import ORGANISATION_KEYS, OrgSetting
 from ..stats.models import UNIT_STAT_FIELDS, Activity, CityStat, MonthLock, UnitStat
 from ..textutil import fold
-from ..tickets.models import AUDIENCES, CHANNELS, STATUSES, Category, Ticket, TicketEvent
+from ..tickets.models import (
+    AUDIENCES,
+    CHANNELS,
+    SATISFACTIONS,
+    STATUSES,
+    CannedAnswer,
+    Category,
+    Ticket,
+    TicketEvent,
+)
 from ..units.models import LEVELS, Unit, unit_successors
 from .engine import FileSummary, ImportContext, ImportReport, Row, RowChange, upsert
 from .reader import Table
@@ -515,6 +524,42 @@ class CategoriesHandler:
             upsert(ctx, summary, row.line, code, existing.get(code), Category, values, "category")
 
 
+class AnswersHandler:
+    """Canned answers: row order is the picker's order; categories ``a|b`` (blank: every one)."""
+
+    columns = {"code": True, "title": True, "text": True, "categories": False}
+
+    def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        existing = {a.code: a for a in db.session.scalars(select(CannedAnswer))}
+        known = set(db.session.scalars(select(Category.code)))  # this import's are flushed
+        seen: dict = {}
+        for position, row in enumerate(_rows(table, ctx), start=1):
+            code = row.text("code", required=True, max_len=64)
+            if code and not CODE_RE.match(code):
+                row.error("code", f"'{code}' chỉ gồm chữ, số, dấu chấm, gạch")
+            title = row.text("title", required=True, max_len=200)
+            text = row.text("text", required=True, max_len=5000)
+            raw = row.text("categories", max_len=1000) or ""
+            codes = [c.strip() for c in raw.split("|") if c.strip()]
+            unknown = [c for c in codes if c not in known]
+            if unknown:
+                row.error("categories", f"không có nhóm yêu cầu mã {', '.join(unknown)}")
+            if len(set(codes)) != len(codes):
+                row.error("categories", "một nhóm yêu cầu được ghi hai lần")
+            if code and not _first_seen(row, seen, code, "code", f"mã {code}"):
+                continue
+            if not row.ok:
+                continue
+            values = {
+                "code": code,
+                "title": title,
+                "text": text,
+                "category_codes": "|".join(codes),
+                "position": position,
+            }
+            upsert(ctx, summary, row.line, code, existing.get(code), CannedAnswer, values, "answer")
+
+
 class UsersHandler:
     columns = {"username": True, "full_name": True, "role": True}
 
@@ -737,6 +782,7 @@ class TicketsHandler:
         "status": False,
         "resolved_at": False,
         "operator": False,
+        "satisfaction": False,  # added: a column the file does not have keeps the stored value
     }
 
     def stage(
@@ -753,6 +799,7 @@ class TicketsHandler:
         users = {u.username: u for u in db.session.scalars(select(User))}
         seen: dict = {}
         parsed = []
+        asked = "satisfaction" in table.headers
         for row in _rows(table, ctx):
             opened_at = row.datetime("opened_at", required=True)
             if opened_at and opened_at > ctx.now:
@@ -794,6 +841,7 @@ class TicketsHandler:
             operator = users.get(username.lower()) if username else None
             if username and operator is None:
                 row.error("operator", f"không có người dùng {username}")
+            satisfaction = row.choice("satisfaction", SATISFACTIONS, default="") if asked else ""
             if row.ok:  # a row already in error has no trustworthy key to compare
                 key = f"{opened_at.isoformat()}|{phone or ''}|{code}"
                 if not _first_seen(
@@ -823,7 +871,8 @@ class TicketsHandler:
                             assignee_id=operator.id if operator else None,
                             due_date=add_working_days(opened_at.date(), category.due_days),
                             import_key=key,
-                        ),
+                        )
+                        | ({"satisfaction": satisfaction or None} if asked else {}),
                     )
                 )
         keys = [k for _r, k, _v in parsed]
@@ -927,6 +976,7 @@ HANDLERS = {
     "organisation": OrganisationHandler(),
     "units": UnitsHandler(),
     "categories": CategoriesHandler(),
+    "answers": AnswersHandler(),
     "users": UsersHandler(),
     "unit_stats": UnitStatsHandler(),
     "city_stats": CityStatsHandler(),

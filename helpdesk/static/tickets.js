@@ -354,12 +354,118 @@
     window.addEventListener("pageshow", function () { delete form.dataset.submitting; });
   }
 
+
+  /* ---- Canned answers: Alt+M (or the button) in a textarea[data-answers] ------------------- */
+
+  function AnswerPicker(tpl) {
+    var url = tpl.getAttribute("data-url");
+    var fixedCategory = tpl.getAttribute("data-category");
+    var dialog = tpl.content.firstElementChild.cloneNode(true);
+    document.body.appendChild(dialog);
+    var input = dialog.querySelector("input[type=search]");
+    var list = dialog.querySelector("[role=listbox]");
+    var status = dialog.querySelector("[data-answer-status]");
+    var target = null, items = [], active = -1, timer = null, seq = 0;
+    var csrf = document.querySelector("input[name=csrf_token]");
+
+    function category() {
+      if (fixedCategory) return fixedCategory;
+      var form = target && target.closest("form");
+      var checked = form && form.querySelector("input[name=category]:checked");
+      return checked ? checked.value : "";
+    }
+    function show(i) {
+      active = i;
+      Array.prototype.forEach.call(list.children, function (li, k) {
+        li.setAttribute("aria-selected", k === i ? "true" : "false");
+        if (k === i) li.scrollIntoView({ block: "nearest" });
+      });
+      if (i >= 0 && list.children[i]) input.setAttribute("aria-activedescendant", list.children[i].id);
+      else input.removeAttribute("aria-activedescendant");
+    }
+    function load() {
+      var mine = ++seq;
+      var q = "?category=" + encodeURIComponent(category()) + "&q=" + encodeURIComponent(input.value);
+      fetch(url + q, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .then(function (found) {
+          if (mine !== seq) return;
+          items = found;
+          list.textContent = "";
+          found.forEach(function (a, k) {
+            var li = document.createElement("li");
+            li.id = "answer-option-" + a.id;
+            li.setAttribute("role", "option");
+            var title = document.createElement("strong");
+            title.textContent = a.title;
+            var text = document.createElement("span");
+            text.textContent = a.text;
+            li.appendChild(title);
+            li.appendChild(text);
+            li.addEventListener("mousedown", function (e) { e.preventDefault(); choose(k); });
+            list.appendChild(li);
+          });
+          status.textContent = found.length ? found.length + " câu trả lời" : "Không có câu trả lời phù hợp.";
+          show(found.length ? 0 : -1);
+        });
+    }
+    function choose(k) {
+      var answer = items[k];
+      if (!answer || !target) return;
+      var start = target.selectionStart, end = target.selectionEnd;
+      var before = target.value.slice(0, start);
+      var glue = before && !/\s$/.test(before) ? " " : "";
+      target.setRangeText(glue + answer.text, start, end, "end");
+      target.dispatchEvent(new Event("input", { bubbles: true }));
+      dialog.close();
+      target.focus();
+      fetch(url + "/" + answer.id + "/dung", {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRFToken": csrf ? csrf.value : "" }
+      });
+    }
+    function open(area) {
+      target = area;
+      input.value = "";
+      dialog.showModal();
+      input.focus();
+      load();
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(load, 150);
+    });
+    input.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowDown") { e.preventDefault(); show(Math.min(active + 1, items.length - 1)); }
+      else if (e.key === "ArrowUp") { e.preventDefault(); show(Math.max(active - 1, 0)); }
+      else if (e.key === "Enter") { e.preventDefault(); choose(active); }
+    });
+    dialog.addEventListener("close", function () { if (target) target.focus(); });
+    var button = document.getElementById("answer-button");
+    Array.prototype.forEach.call(document.querySelectorAll("textarea[data-answers]"), function (area) {
+      area.addEventListener("keydown", function (e) {
+        if (e.altKey && !e.ctrlKey && (e.key === "m" || e.key === "M" || e.code === "KeyM")) {
+          e.preventDefault();
+          open(area);
+        }
+      });
+      if (button) {
+        var b = button.content.firstElementChild.cloneNode(true);
+        b.setAttribute("aria-controls", area.id);
+        b.addEventListener("click", function () { open(area); });
+        area.insertAdjacentElement("afterend", b);
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-unit-picker]"), function (n) {
       new UnitPicker(n);
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-category-group]"), CategoryGroup);
     Array.prototype.forEach.call(document.querySelectorAll("[data-key-group]"), KeyGroup);
+    var answers = document.getElementById("answer-picker");
+    if (answers && answers.content) AnswerPicker(answers);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-ctrl-enter]"), CtrlEnter);
     // A form that came back with errors: start at the first field to fix, not at the top.
     var bad = document.querySelector(

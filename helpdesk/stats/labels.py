@@ -66,6 +66,7 @@ KIND_LABELS = {
     "tickets": "Nhật ký yêu cầu hỗ trợ (tickets)",
     "units": "Danh mục đơn vị (units)",
     "categories": "Nhóm yêu cầu (categories)",
+    "answers": "Câu trả lời mẫu (answers)",
     "users": "Người dùng (users)",
     "organisation": "Thông tin cơ quan (organisation)",
 }

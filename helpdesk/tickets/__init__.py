@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("tickets", __name__, url_prefix="/yeu-cau")
 
-from . import views  # noqa: E402,F401
+from . import answers, views  # noqa: E402,F401

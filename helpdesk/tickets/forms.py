@@ -24,6 +24,8 @@ from .models import CHANNEL_LABELS, SATISFACTION_LABELS, Category
 from .normalize import InvalidValue, normalize_dossier_code, normalize_phone
 from .services import TicketError, TicketValues, resolve_unit
 
+# A text field where the canned-answer picker opens (Alt+M, or its button): tickets.js.
+ANSWERS = {"data-answers": "1", "aria-keyshortcuts": "Alt+M"}
 # One key per answer in the satisfaction group: hài lòng, bình thường, không hài lòng, không hỏi.
 SATISFACTION_KEYS = {"satisfied": "h", "neutral": "b", "unsatisfied": "k", "": "0"}
 # The one-key shortcuts shown on the category options, in category order.
@@ -107,6 +109,7 @@ class TicketForm(FlaskForm):
         "Đã trả lời / kết quả",
         validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")],
         filters=[_strip],
+        render_kw=ANSWERS,
     )
     channel = SelectField("Kênh", choices=choices(CHANNEL_LABELS), default="phone")
     # Asked at the end of the call; one key each (SATISFACTION_KEYS), "" when not asked.
@@ -246,7 +249,10 @@ class TicketEditForm(TicketForm, VersionedForm):
 class TransitionForm(VersionedForm):
     target = HiddenField()
     note = TextAreaField(
-        "Ghi chú", validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")], filters=[_strip]
+        "Ghi chú",
+        validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")],
+        filters=[_strip],
+        render_kw=ANSWERS,
     )
 
 
@@ -266,6 +272,7 @@ class ForwardForm(VersionedForm):
         "Nội dung chuyển",
         validators=[Length(max=5000, message="Tối đa 5.000 ký tự.")],
         filters=[_strip],
+        render_kw=ANSWERS,
     )
 
     def validate_unit(self, field):
@@ -286,4 +293,5 @@ class NoteForm(FlaskForm):
             Length(max=5000, message="Tối đa 5.000 ký tự."),
         ],
         filters=[_strip],
+        render_kw=ANSWERS,
     )

@@ -73,6 +73,9 @@ class CannedAnswer(db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
     uses: Mapped[int] = mapped_column(default=0, server_default="0")
     search_text: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
 
     @property
     def categories(self) -> list[str]:

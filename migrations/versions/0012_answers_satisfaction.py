@@ -41,6 +41,7 @@ def upgrade():
         sa.Column('active', sa.Boolean(), server_default=sa.true(), nullable=False),
         sa.Column('uses', sa.Integer(), server_default='0', nullable=False),
         sa.Column('search_text', sa.String(length=500), server_default='', nullable=False),
+        sa.Column('version', sa.Integer(), server_default='1', nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_canned_answers')),
         sa.UniqueConstraint('code', name=op.f('uq_canned_answers_code')),
     )

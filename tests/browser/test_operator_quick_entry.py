@@ -158,3 +158,51 @@ def test_on_a_2023_call_the_unit_of_that_day_is_offered(eras_server, page):
     expect(page.locator("dl.facts")).to_contain_text(
         "phường Minh Khai (quận Hồng Bàng) đã kết thúc 30/6/2025"
     )
+
+
+def test_operator_inserts_a_canned_answer_and_records_satisfaction(live_server, page):
+    """Alt+M in the result field opens the picker (the category's answers first, searched
+    without accents), Enter inserts; one key records how the caller felt."""
+    from sqlalchemy import select
+
+    from helpdesk.extensions import db
+    from helpdesk.tickets.models import CannedAnswer, Ticket
+
+    sign_in(page, live_server.url, "hoa.nt", "Hoa-Demo-2023")
+    page.keyboard.type("0912 000 111")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Trần Thị Hạnh")
+    page.keyboard.press("Tab")
+    page.keyboard.press("2")  # "Lấy mã kích hoạt"
+    expect(page.get_by_label("Lấy mã kích hoạt")).to_be_checked()
+    page.get_by_text("Thêm chi tiết, kênh, thời điểm").click()
+    result = page.get_by_label("Đã trả lời / kết quả")
+    result.focus()
+    page.keyboard.press("Alt+m")
+    dialog = page.get_by_role("dialog", name="Chèn câu trả lời mẫu")
+    expect(dialog).to_be_visible()
+    options = dialog.get_by_role("option")
+    expect(options.first).to_contain_text("Đăng nhập bằng tài khoản VNeID")  # made for it
+    expect(dialog.get_by_label("Tìm (không dấu cũng được)")).to_be_focused()
+    page.keyboard.type("gui lai ma")
+    expect(options).to_have_count(1)
+    expect(options.first).to_contain_text("Gửi lại mã kích hoạt")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(result).to_have_value(re.compile(r"^Hệ thống đã gửi lại mã kích hoạt"))
+    expect(result).to_be_focused()
+    page.screenshot(path=str(ARTIFACTS / "quick-entry-answer.png"), full_page=True)
+
+    page.get_by_role("radio", name="Không hỏi").focus()
+    page.keyboard.press("h")
+    expect(page.get_by_role("radio", name="Hài lòng", exact=True)).to_be_checked()
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".flash-success")).to_contain_text("Đã lưu HT-")
+
+    with live_server.app.app_context():
+        ticket = db.session.scalar(select(Ticket).order_by(Ticket.id.desc()).limit(1))
+        assert ticket.requester_name == "Trần Thị Hạnh"
+        assert ticket.satisfaction == "satisfied"
+        assert ticket.resolution_note.startswith("Hệ thống đã gửi lại mã kích hoạt")
+        used = db.session.scalar(select(CannedAnswer).where(CannedAnswer.code == "ma-kich-hoat"))
+        assert used.uses == 1
