@@ -63,6 +63,8 @@ ACTION_LABELS = {
     "report_override": "Sửa đoạn báo cáo",
     "report_reset": "Khôi phục đoạn báo cáo",
     "report_issue": "Ban hành báo cáo",
+    "ticket_merge": "Gộp yêu cầu trùng",
+    "ticket_unmerge": "Tách yêu cầu đã gộp",
     "ticket_issued_add": "Thêm yêu cầu vào tháng đã ban hành báo cáo",
     "ticket_issued_change": "Sửa yêu cầu của tháng đã ban hành báo cáo",
     "retention": "Hết hạn lưu trữ: xóa thông tin cá nhân",

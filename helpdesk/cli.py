@@ -132,6 +132,37 @@ def load_demo_users() -> None:
             user.totp_last_counter = None
 
 
+def merge_demo_repeats() -> int:
+    """Merge the demo's repeat calls about one dossier into the first call about it, as an
+    operator would have (only calls already closed, so no status changes); return how many.
+    Run again, it merges nothing more."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .tickets.merging import merge_ticket
+    from .tickets.models import Ticket
+
+    actor = db.session.scalar(select(User).where(User.username == "thang.vd"))
+    if actor is None:
+        return 0
+    first: dict[str, Ticket] = {}
+    merged = 0
+    stmt = (
+        select(Ticket).where(Ticket.dossier_code.is_not(None)).order_by(Ticket.opened_at, Ticket.id)
+    )
+    for ticket in db.session.scalars(stmt):
+        earlier = first.setdefault(ticket.dossier_code, ticket)
+        if earlier is ticket or ticket.merged_into_id or earlier.merged_into_id:
+            continue
+        if ticket.status == "closed":
+            when = (ticket.closed_at or ticket.opened_at) + timedelta(minutes=5)
+            merge_ticket(ticket, earlier, actor, ticket.version, None, when)
+            merged += 1
+    return merged
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -146,7 +177,10 @@ def demo() -> None:
         if not report.ok:
             sys.exit(1)
     load_demo_users()
+    merged = merge_demo_repeats()
     db.session.commit()
+    if merged:
+        click.echo(f"{merged} repeat calls about a dossier merged into the first call about it")
     click.echo("\nDemo users (demo passwords, change them for real use):")
     for username, (role, _n, password) in DEMO_PASSWORDS.items():
         click.echo(f"  {username:<10} {role:<11} {password}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 
@@ -9,3 +10,7 @@ def choices(mapping: dict[str, str], blank: str | None = None) -> list[SelectCho
     """Select options from a ``{value: label}`` mapping, optionally with a blank first option."""
     options = [SelectChoice(value, label) for value, label in mapping.items()]
     return ([SelectChoice("", blank)] if blank is not None else []) + options
+
+
+class ActionForm(FlaskForm):
+    """A button that changes state: only the CSRF token."""

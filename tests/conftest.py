@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from helpdesk import create_app
-from helpdesk.cli import DEMO_DIR, DEMO_DIRS, load_demo_users
+from helpdesk.cli import DEMO_DIR, DEMO_DIRS, load_demo_users, merge_demo_repeats
 from helpdesk.extensions import db
 
 # Hypothesis: bounded runs, no deadline (the database sets the pace). In CI the examples are
@@ -111,6 +111,7 @@ def _build_template(dbs: Databases, label: str, load_demo: bool, folders=(DEMO_D
                 report = run_import(collect_files([folder]))
                 assert report.ok, [str(e) for e in report.errors]
             load_demo_users()  # as `flask demo`: the admin enrolled in two-factor sign-in
+            merge_demo_repeats()  # and the repeat calls merged
             db.session.commit()
         db.session.remove()
         db.engine.dispose()

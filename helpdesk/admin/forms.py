@@ -52,10 +52,6 @@ class PasswordResetForm(FlaskForm):
     )
 
 
-class ActionForm(FlaskForm):
-    """A button that changes state: only the CSRF token."""
-
-
 class CategoryForm(FlaskForm):
     code = StringField(
         "Mã",

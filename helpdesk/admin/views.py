@@ -20,13 +20,13 @@ from ..auth.services import (
 )
 from ..auth.sessions import current_session, describe_agent, open_sessions
 from ..extensions import db
+from ..formsutil import ActionForm
 from ..reports.models import ORGANISATION_KEYS, OrgSetting
 from ..textutil import nfc
 from ..tickets.models import Category
 from ..transaction import rollback_request
 from . import bp
 from .forms import (
-    ActionForm,
     CategoryForm,
     OrganisationForm,
     PasswordResetForm,

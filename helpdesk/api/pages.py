@@ -11,6 +11,7 @@ from wtforms.validators import InputRequired, Length, NumberRange
 
 from ..access import role_required
 from ..extensions import db
+from ..formsutil import ActionForm
 from ..textutil import nfc
 from ..timeutil import now_local
 from ..transaction import rollback_request
@@ -37,10 +38,6 @@ class TokenForm(FlaskForm):
             NumberRange(1, token_service.MAX_DAYS, f"Từ 1 đến {token_service.MAX_DAYS} ngày."),
         ],
     )
-
-
-class ActionForm(FlaskForm):
-    """CSRF only."""
 
 
 def _page(form: TokenForm, status: int = 200, secret: str | None = None):

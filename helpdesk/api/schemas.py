@@ -70,7 +70,25 @@ class Ticket(BaseModel):
     resolution_note: str | None
     forwarded_unit_code: str | None
     satisfaction: Satisfaction | None = Field(description="null: not asked")
+    merged_into: str | None = Field(description="the ticket this duplicate was merged into")
     version: int
+
+
+class TicketCreated(Ticket):
+    duplicates_of_open: list[str] = Field(
+        description="open tickets of the same phone or dossier code, as refs, newest first"
+    )
+
+
+class MergeBody(Strict):
+    into: str = Field(
+        max_length=20, description="the ticket this one repeats", examples=["HT-2309-0042"]
+    )
+    version: int = Field(ge=1, le=2**31, description="this ticket's version, last read")
+
+
+class UnmergeBody(Strict):
+    version: int = Field(ge=1, le=2**31)
 
 
 class TicketWithEvents(Ticket):

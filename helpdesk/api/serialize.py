@@ -28,6 +28,7 @@ def load_options():
         joinedload(Ticket.forwarded_unit),
         joinedload(Ticket.assignee),
         joinedload(Ticket.operator),
+        joinedload(Ticket.merged_into),
     )
 
 
@@ -69,6 +70,7 @@ def ticket_json(ticket: Ticket, viewer: User, events: bool = False) -> dict[str,
         "resolution_note": ticket.resolution_note,
         "forwarded_unit_code": ticket.forwarded_unit.code if ticket.forwarded_unit else None,
         "satisfaction": ticket.satisfaction,
+        "merged_into": ticket.merged_into.ref if ticket.merged_into_id else None,
         "version": ticket.version,
     }
     if events:

@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 from ..auth.models import User
 from ..extensions import db
 from ..tickets.forms import TicketForm
+from ..tickets.merging import merge_ticket, open_duplicates, unmerge_ticket
 from ..tickets.models import Category, Ticket
 from ..tickets.normalize import InvalidValue, normalize_dossier_code, normalize_phone
 from ..tickets.queries import SORTS, TicketFilter, list_base, sorted_tickets
@@ -119,6 +120,11 @@ def _load(ref: str, user: User, events: bool = False) -> Ticket:
 
 def _created(ticket: Ticket, user: User, status: int):
     body = ticket_json(ticket, user)
+    body["duplicates_of_open"] = [
+        t.ref
+        for t in open_duplicates(ticket.requester_phone, ticket.dossier_code, limit=20)
+        if t.id != ticket.id
+    ]
     headers = {"Location": url_for("api.get_ticket", ref=ticket.ref, _external=True)}
     return body, status, headers
 
@@ -156,7 +162,10 @@ def _replay(user: User, key: str, fingerprint: str):
     summary="Create a ticket (a call or visit)",
     tag=TAG,
     body=s.TicketCreate,
-    responses={201: s.Ticket, 200: (s.Ticket, "A retried request: the first ticket")},
+    responses={
+        201: s.TicketCreated,
+        200: (s.TicketCreated, "A retried request: the first ticket"),
+    },
     errors=(409,),
 )
 def create(user: User, body: s.TicketCreate):
@@ -548,3 +557,52 @@ def caller(user: User, phone: str):
         "total": total,
         "items": [ticket_json(t, user) for t in rows],
     }
+
+
+@operation(
+    "/tickets/<ref>/merge",
+    "POST",
+    summary="Close a ticket as a duplicate of another",
+    tag=TAG,
+    body=s.MergeBody,
+    responses={200: s.TicketWithEvents},
+    errors=(404, 409),
+)
+def merge(user: User, ref: str, body: s.MergeBody):
+    """The ticket is closed as a duplicate of ``into`` and shown on it; it stays a contact in
+    every count. Tickets merged into it follow to ``into``. A stale version is a 409 with the
+    current ticket; itself, or a ticket that is or was merged, is a 422."""
+    ticket = _load(ref, user)
+    into = db.session.scalar(select(Ticket).where(Ticket.ref == body.into.strip().upper()))
+    if into is None or not can_see(user, into):
+        raise ApiError(422, fields={"into": f"không có yêu cầu {body.into}"})
+    try:
+        merge_ticket(ticket, into, user, body.version, None, now_local())
+    except StaleTicket as exc:
+        raise _stale(ticket, user) from exc
+    except TicketError as exc:
+        raise ApiError(422, str(exc), {"into": str(exc)}) from exc
+    db.session.flush()
+    return ticket_json(_load(ref, user, events=True), user, events=True)
+
+
+@operation(
+    "/tickets/<ref>/unmerge",
+    "POST",
+    summary="Undo a merge: the ticket gets back its status",
+    tag=TAG,
+    body=s.UnmergeBody,
+    responses={200: s.TicketWithEvents},
+    errors=(404, 409),
+)
+def unmerge(user: User, ref: str, body: s.UnmergeBody):
+    """A ticket that is not merged is a 422."""
+    ticket = _load(ref, user)
+    try:
+        unmerge_ticket(ticket, user, body.version, None, now_local())
+    except StaleTicket as exc:
+        raise _stale(ticket, user) from exc
+    except TicketError as exc:
+        raise ApiError(422, str(exc), {"into": str(exc)}) from exc
+    db.session.flush()
+    return ticket_json(_load(ref, user, events=True), user, events=True)

@@ -223,31 +223,48 @@
     this.panel = panel;
     this.phone = phone;
     this.name = name;
+    this.form = phone.form;
+    this.dossier = this.form && this.form.querySelector("[name=dossier_code]");
     this.url = panel.getAttribute("data-caller-url");
     this.seq = 0;
     this.last = null;
+    this.data = null;
     var self = this;
     var lookup = debounce(function () { self.lookup(); }, 150);
     phone.addEventListener("input", lookup);
-    if (phone.value) this.lookup();
+    if (this.dossier) this.dossier.addEventListener("input", lookup);
+    // Alt+1..5: add this call to that open request; Alt+L: the last request's unit and dossier.
+    if (this.form) this.form.addEventListener("keydown", function (e) {
+      if (!e.altKey || e.ctrlKey || e.metaKey) return;
+      var n = /^Digit([1-5])$/.exec(e.code || "");
+      var button = null;
+      if (n) button = panel.querySelector('[data-add-key="' + n[1] + '"]');
+      else if (e.code === "KeyL") button = panel.querySelector("[data-reuse]");
+      if (button) { e.preventDefault(); button.click(); }
+    });
+    if (phone.value || (this.dossier && this.dossier.value)) this.lookup();
   }
 
   CallerHistory.prototype.lookup = function () {
     var digits = digitsOf(this.phone.value);
+    var dossier = this.dossier ? this.dossier.value.trim() : "";
     var self = this;
-    if (digits.length < 10) {
+    var tail = digits.length >= 6 && digits.length < 10;
+    if (digits.length < 10 && !tail && dossier.length < 10) {
       if (this.last !== null) this.showHint();
       this.last = null;
       return;
     }
-    if (digits === this.last) return;
-    this.last = digits;
+    var key = digits + "|" + dossier;
+    if (key === this.last) return;
+    this.last = key;
     var seq = ++this.seq;
     this.panel.setAttribute("aria-busy", "true");
-    getJSON(this.url + "?phone=" + encodeURIComponent(this.phone.value)).then(function (data) {
+    var q = "?phone=" + encodeURIComponent(this.phone.value) + "&dossier=" + encodeURIComponent(dossier);
+    getJSON(this.url + q).then(function (data) {
       if (seq !== self.seq) return;
       self.panel.removeAttribute("aria-busy");
-      self.render(data);
+      self.render(data, digits);
     }).catch(function () { self.panel.removeAttribute("aria-busy"); });
   };
 
@@ -256,17 +273,93 @@
     this.panel.appendChild(el("p", { className: "muted", text: "Nhập số điện thoại để xem các yêu cầu trước." }));
   };
 
-  CallerHistory.prototype.render = function (data) {
+  CallerHistory.prototype.renderDuplicates = function (data) {
+    if (!data.duplicates || !data.duplicates.length) return;
+    var box = el("div", { className: "duplicates", role: "group", "aria-labelledby": "dup-title" });
+    box.appendChild(el("h3", { id: "dup-title", text: "Đang mở: cùng người gọi hoặc cùng hồ sơ" }));
+    var list = el("ol", { className: "caller-list" });
+    data.duplicates.forEach(function (t, i) {
+      var key = String(i + 1);
+      var button = el("button", {
+        type: "submit", name: "add_to", value: String(t.id), form: "quick-form",
+        className: "add-to", "data-add-key": key, "aria-keyshortcuts": "Alt+" + key
+      }, ["Thêm cuộc gọi này vào " + t.ref + " ", el("kbd", { text: "Alt+" + key })]);
+      list.appendChild(el("li", {}, [
+        el("a", { href: t.url, text: t.ref }), " ",
+        el("span", { className: "badge", text: t.status_label }), " ",
+        el("small", { className: "muted", text: t.same === "phone" ? "cùng số điện thoại" : "cùng mã hồ sơ" }),
+        el("br"), el("span", { text: t.summary }),
+        el("br"), el("small", { className: "muted", text: t.opened_at + " · " + t.category }),
+        el("br"), button
+      ]));
+    });
+    box.appendChild(list);
+    this.panel.appendChild(box);
+  };
+
+  CallerHistory.prototype.renderReuse = function (data) {
+    var last = data.last;
+    if (!last || !this.form) return;
+    var unitInput = this.form.querySelector("[data-unit-input]");
+    var unitId = this.form.querySelector("[data-unit-id]");
+    var dossier = this.dossier;
+    var parts = [];
+    if (last.unit && last.unit_current) parts.push(last.unit);
+    if (last.dossier_code) parts.push(last.dossier_code);
+    if (!parts.length) return;
+    var button = el("button", { type: "button", className: "reuse", "data-reuse": "1", "aria-keyshortcuts": "Alt+L" },
+      ["Dùng lại như lần trước (" + last.ref + "): " + parts.join(" · ") + " ", el("kbd", { text: "Alt+L" })]);
+    button.addEventListener("click", function () {
+      if (last.unit && last.unit_current && unitInput && !unitInput.value) {
+        unitInput.value = last.unit;
+        if (unitId) unitId.value = String(last.unit_id);
+      }
+      if (last.dossier_code && dossier && !dossier.value) dossier.value = last.dossier_code;
+      button.disabled = true;
+      button.textContent = "Đã điền đơn vị và mã hồ sơ của lần trước.";
+    });
+    this.panel.appendChild(el("p", { className: "reuse-line" }, [button]));
+  };
+
+  CallerHistory.prototype.renderTail = function (data, digits) {
+    var self = this;
+    if (!data.tail || !data.tail.length) {
+      this.panel.appendChild(el("p", { className: "muted", text: "Không có số nào kết thúc bằng " + digits + "." }));
+      return;
+    }
+    this.panel.appendChild(el("p", { text: "Các số kết thúc bằng " + digits + ":" }));
+    var list = el("ul", { className: "tail-list" });
+    data.tail.forEach(function (c) {
+      var b = el("button", { type: "button", className: "use-number" },
+        [c.display + (c.name ? " · " + c.name : "") + " (" + c.total + " yêu cầu)"]);
+      b.addEventListener("click", function () {
+        self.phone.value = c.display;
+        self.phone.dispatchEvent(new Event("input", { bubbles: true }));
+        self.phone.focus();
+      });
+      list.appendChild(el("li", {}, [b]));
+    });
+    this.panel.appendChild(list);
+  };
+
+  CallerHistory.prototype.render = function (data, digits) {
     var panel = this.panel;
     panel.textContent = "";
     if (!data.phone) {
-      panel.appendChild(el("p", { className: "muted", text: "Số điện thoại chưa đúng dạng." }));
+      if (digits && digits.length >= 6 && digits.length < 10) {
+        this.renderTail(data, digits);
+      } else if (digits && digits.length >= 10) {
+        panel.appendChild(el("p", { className: "muted", text: "Số điện thoại chưa đúng dạng." }));
+      }
+      this.renderDuplicates(data);
       return;
     }
+    this.renderDuplicates(data);
     if (!data.tickets.length) {
       panel.appendChild(el("p", { text: "Số " + data.display + " chưa gọi lần nào." }));
       return;
     }
+    this.renderReuse(data);
     panel.appendChild(el("p", { className: "caller-sum" }, [
       el("strong", { text: data.name || "Chưa rõ tên" }), " · " + data.display + " · ",
       el("a", { href: data.list_url, text: data.total + " yêu cầu trước" })
@@ -279,6 +372,7 @@
       list.appendChild(el("li", {}, [
         el("a", { href: t.url, text: t.ref }), " ",
         el("span", { className: "badge status-" + t.status, text: t.status_label }),
+        t.merged ? el("span", { className: "badge badge-merged", text: "Đã gộp" }) : "",
         el("br"), el("span", { text: t.summary }),
         el("br"), el("small", { className: "muted", text: meta.join(" · ") })
       ]));
@@ -458,12 +552,33 @@
     });
   }
 
+  /* ---- the list's bulk actions: select all, and how many are ticked ---------------------- */
+
+  function BulkSelect(all) {
+    var boxes = document.querySelectorAll('input[name=ids][form=bulk]');
+    var out = document.querySelector("[data-bulk-count]");
+    function count() {
+      var n = Array.prototype.filter.call(boxes, function (b) { return b.checked; }).length;
+      if (out) out.textContent = n ? "(" + n + " đã chọn)" : "";
+      all.checked = n > 0 && n === boxes.length;
+      all.indeterminate = n > 0 && n < boxes.length;
+    }
+    all.addEventListener("change", function () {
+      Array.prototype.forEach.call(boxes, function (b) { b.checked = all.checked; });
+      count();
+    });
+    Array.prototype.forEach.call(boxes, function (b) { b.addEventListener("change", count); });
+    count();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-unit-picker]"), function (n) {
       new UnitPicker(n);
     });
     Array.prototype.forEach.call(document.querySelectorAll("[data-category-group]"), CategoryGroup);
     Array.prototype.forEach.call(document.querySelectorAll("[data-key-group]"), KeyGroup);
+    var all = document.querySelector("[data-bulk-all]");
+    if (all) BulkSelect(all);
     var answers = document.getElementById("answer-picker");
     if (answers && answers.content) AnswerPicker(answers);
     Array.prototype.forEach.call(document.querySelectorAll("form[data-ctrl-enter]"), CtrlEnter);

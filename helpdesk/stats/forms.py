@@ -19,10 +19,6 @@ from .services import StatsError, parse_figure
 from .uploads import KINDS_FOR_ROLE
 
 
-class ActionForm(FlaskForm):
-    """A button that changes state: only the CSRF token."""
-
-
 class UploadForm(FlaskForm):
     files = MultipleFileField(
         "Tệp số liệu (CSV hoặc XLSX)", render_kw={"accept": ".csv,.xlsx,text/csv"}

@@ -23,6 +23,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..access import month_or_404, role_required
 from ..extensions import db
 from ..formatting import number
+from ..formsutil import ActionForm
 from ..imports import run_import
 from ..timeutil import month_of, parse_month, previous_month, today_local
 from ..transaction import rollback_request
@@ -30,7 +31,6 @@ from ..units.models import Unit
 from ..units.periods import CodeIndex, UnitNotFound
 from . import bp
 from .forms import (
-    ActionForm,
     ActivityForm,
     ConfirmForm,
     DateValueForm,

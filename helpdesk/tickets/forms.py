@@ -14,7 +14,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 from wtforms.widgets import DateTimeLocalInput
 
 from ..formsutil import choices
@@ -295,3 +302,24 @@ class NoteForm(FlaskForm):
         filters=[_strip],
         render_kw=ANSWERS,
     )
+
+
+REF_RE = r"^\s*[Hh][Tt]-\d{4}-\d{4,6}\s*$"
+
+
+class MergeForm(VersionedForm):
+    """Close this ticket as a duplicate of another (by its reference)."""
+
+    into = StringField(
+        "Gộp vào yêu cầu",
+        validators=[
+            DataRequired("Nhập mã yêu cầu, ví dụ HT-2309-0042."),
+            Regexp(REF_RE, message="Mã yêu cầu có dạng HT-2309-0042."),
+        ],
+        filters=[lambda v: v.strip().upper() if isinstance(v, str) else v],
+        render_kw={"autocomplete": "off", "placeholder": "HT-2309-0042", "spellcheck": "false"},
+    )
+
+
+class UnmergeForm(VersionedForm):
+    """Undo a merge (the ticket gets back its status)."""

@@ -141,6 +141,12 @@ class Ticket(db.Model):
     closed_at: Mapped[datetime | None]
     due_date: Mapped[date | None] = mapped_column(index=True)
     satisfaction: Mapped[str | None] = mapped_column(String(12))  # SATISFACTIONS, or not asked
+    # A duplicate (another call about the same matter) closed into the ticket it repeats: still
+    # one contact (lượt) in every count, never again an open or late request. merged_status is
+    # the status it had, restored by unmerging.
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    merged_status: Mapped[str | None] = mapped_column(String(12))
+    merged_at: Mapped[datetime | None]
     # Set for tickets that came from an import: opened_at|phone|category (FORMATS.md natural key).
     import_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     anonymised_at: Mapped[datetime | None]
@@ -153,6 +159,9 @@ class Ticket(db.Model):
     forwarded_unit: Mapped[Unit | None] = relationship(foreign_keys=[forwarded_unit_id])
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     operator: Mapped[User | None] = relationship(foreign_keys=[operator_id])
+    merged_into: Mapped[Ticket | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id], lazy="select"
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

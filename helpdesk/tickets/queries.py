@@ -197,6 +197,15 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+PHONE_TAIL_MIN = 6  # digits: fewer would match too many callers
+
+
+def phone_tail_match(digits: str) -> ColumnElement[bool]:
+    """The phone ends with ``digits`` (a LIKE with a leading wildcard: it reads the phones of
+    the rows the other conditions leave, no index serves it)."""
+    return Ticket.requester_phone.like("%" + _escape_like(digits), escape="\\")
+
+
 def prefix_match(column, prefix: str) -> ColumnElement[bool]:
     """``column`` starts with ``prefix``, written so a plain B-tree index serves it.
 
@@ -230,6 +239,9 @@ def _coded_match(query: str) -> ColumnElement[bool] | None:
         digits = phone_prefix(query)
         if digits and len(digits) >= 3:
             phone = prefix_match(Ticket.requester_phone, digits)
+            if PHONE_TAIL_MIN <= len(digits) < 10:
+                # The last digits a caller reads out ("...345 678"): a suffix match.
+                phone = or_(phone, phone_tail_match(digits))
     if _DOSSIERISH.match(compact):
         dossier = prefix_match(Ticket.dossier_code, compact)
         # "091.234..." could be either: a phone written with dots or the start of a dossier code.

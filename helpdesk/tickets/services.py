@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -660,3 +660,47 @@ def caller_history(phone: str, limit: int = 8) -> dict[str, Any]:
         .limit(1)
     )
     return {"tickets": tickets, "total": total, "name": name}
+
+
+def callers_ending_with(digits: str, limit: int = 5) -> list[dict[str, Any]]:
+    """Callers whose number ends with ``digits`` (what a caller reads out), the most recent
+    first: ``[{"phone", "name", "total"}]`` (one query)."""
+    from .queries import phone_tail_match
+
+    stmt = (
+        select(Ticket.requester_phone, func.count(), func.max(Ticket.opened_at))
+        .where(Ticket.requester_phone.is_not(None), phone_tail_match(digits))
+        .group_by(Ticket.requester_phone)
+        .order_by(func.max(Ticket.opened_at).desc())
+        .limit(limit)
+    )
+    rows = db.session.execute(stmt).all()
+    names = dict(
+        db.session.execute(
+            select(Ticket.requester_phone, Ticket.requester_name)
+            .where(
+                Ticket.requester_phone.in_([r[0] for r in rows]),
+                Ticket.requester_name.is_not(None),
+            )
+            .order_by(Ticket.opened_at)  # the latest name wins in the dict
+        ).all()
+    )
+    return [{"phone": phone, "name": names.get(phone), "total": n} for phone, n, _last in rows]
+
+
+def last_unit_and_dossier(phone: str) -> dict[str, Any] | None:
+    """The unit and dossier code of the caller's latest request that had either: what a repeat
+    call is most likely about."""
+    ticket = db.session.scalar(
+        select(Ticket)
+        .options(joinedload(Ticket.unit).joinedload(Unit.parent))
+        .where(
+            Ticket.requester_phone == phone,
+            or_(Ticket.unit_id.is_not(None), Ticket.dossier_code.is_not(None)),
+        )
+        .order_by(Ticket.opened_at.desc(), Ticket.id.desc())
+        .limit(1)
+    )
+    if ticket is None:
+        return None
+    return {"ref": ticket.ref, "unit": ticket.unit, "dossier_code": ticket.dossier_code}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import (
@@ -25,7 +26,7 @@ from ..access import role_required
 from ..auth.models import User
 from ..extensions import db
 from ..formatting import number
-from ..formsutil import choices
+from ..formsutil import ActionForm, choices
 from ..timeutil import now_local, today_local
 from ..transaction import rollback_request
 from ..units.models import Unit
@@ -35,11 +36,14 @@ from .forms import (
     SATISFACTION_KEYS,
     AssignForm,
     ForwardForm,
+    MergeForm,
     NoteForm,
     TicketEditForm,
     TicketForm,
     TransitionForm,
+    UnmergeForm,
 )
+from .merging import add_call_to, merge_ticket, merged_into_me, open_duplicates, unmerge_ticket
 from .models import (
     AUDIENCE_LABELS,
     CHANNEL_LABELS,
@@ -50,8 +54,9 @@ from .models import (
     Ticket,
     TicketEvent,
 )
-from .normalize import InvalidValue, format_phone, normalize_phone
+from .normalize import InvalidValue, format_phone, normalize_dossier_code, normalize_phone
 from .queries import (
+    PHONE_TAIL_MIN,
     SORTS,
     TicketFilter,
     count_capped,
@@ -69,11 +74,13 @@ from .services import (
     allowed_transitions,
     assign_ticket,
     caller_history,
+    callers_ending_with,
     change_status,
     create_ticket,
     events_since,
     forward_ticket,
     issued_months_of,
+    last_unit_and_dossier,
     month_words,
     update_ticket,
 )
@@ -111,22 +118,51 @@ def _categories(active_only: bool = True) -> list[Category]:
 @role_required("operator")
 def quick():
     """Log a call: phone first, caller's history beside it, one key per category."""
-    form = TicketForm(categories=_categories())
+    into = _add_to_target()
+    extra = {}
+    if into is not None:
+        # A call added to an open request is about the same matter: what the operator left
+        # blank (category, unit, dossier code) is taken from that request.
+        formdata = request.form.copy()
+        if not formdata.get("category"):
+            formdata["category"] = into.category.code
+        if not formdata.get("unit") and into.unit is not None:
+            formdata["unit"], formdata["unit_id"] = into.unit.display, str(into.unit_id)
+        if not formdata.get("dossier_code") and into.dossier_code:
+            formdata["dossier_code"] = into.dossier_code
+        extra["formdata"] = formdata
+    form = TicketForm(categories=_categories(), **extra)
     if form.validate_on_submit():
         close = not form.save.data
         try:
-            ticket = create_ticket(
-                form.values(),
-                current_user.id,
-                close=close,
-                now=now_local(),
-                reason=form.issued_reason.data,
-            )
+            if into is not None:  # another call about an open request: counted, merged into it
+                ticket = add_call_to(
+                    into, form.values(), current_user, now_local(), form.issued_reason.data
+                )
+            else:
+                ticket = create_ticket(
+                    form.values(),
+                    current_user.id,
+                    close=close,
+                    now=now_local(),
+                    reason=form.issued_reason.data,
+                )
         except TicketError as exc:  # dated in an issued month: beside the date or the reason
             rollback_request()
+            if exc.field == "add_to":
+                form.form_errors.append(str(exc))
+                return _render_quick(form, 409)
             target = getattr(form, exc.field or "opened_at")
             target.errors = [*target.errors, str(exc)]
             return _render_quick(form, 400)
+        if into is not None:
+            flash(
+                Markup('Đã thêm cuộc gọi vào <a href="{}">{}</a> (lượt liên hệ {}).').format(
+                    url_for("tickets.detail", ticket_id=into.id), into.ref, ticket.ref
+                ),
+                "success",
+            )
+            return redirect(url_for("tickets.quick"))
         state = "đã đóng" if close else "đang mở"
         flash(
             Markup('Đã lưu <a href="{}">{}</a> ({}).').format(
@@ -136,6 +172,14 @@ def quick():
         )
         return redirect(url_for("tickets.quick"))
     return _render_quick(form, 400 if form.is_submitted() else 200)
+
+
+def _add_to_target() -> Ticket | None:
+    """The open ticket a quick-entry POST adds its call to (``add_to``), if any."""
+    value = request.form.get("add_to", "") if request.method == "POST" else ""
+    if not (value.isascii() and value.isdigit() and len(value) < 12):
+        return None
+    return db.session.get(Ticket, int(value)) or abort(404)
 
 
 def _render_quick(form: TicketForm, status: int):
@@ -152,16 +196,47 @@ def _render_quick(form: TicketForm, status: int):
 @bp.route("/nguoi-goi")
 @role_required("operator")
 def caller():
-    """JSON for quick entry: the caller's last requests and the name they gave last time."""
+    """JSON for quick entry: the caller's last requests and the name they gave last time; the
+    open requests of the same caller or dossier (to add this call to); what the caller's last
+    request was about (unit, dossier); callers whose number ends with 6 to 9 typed digits."""
     raw = (request.args.get("phone") or "")[:30]
     try:
         phone = normalize_phone(raw)
     except InvalidValue:
         phone = None
-    if phone is None:
-        return jsonify({"phone": None, "name": None, "total": 0, "tickets": []})
-    found = caller_history(phone)
+    try:
+        dossier = normalize_dossier_code((request.args.get("dossier") or "")[:60])
+    except InvalidValue:
+        dossier = None
     today = today_local()
+    duplicates = [
+        {
+            "id": t.id,
+            "ref": t.ref,
+            "url": url_for("tickets.detail", ticket_id=t.id),
+            "opened_at": t.opened_at.strftime("%d/%m/%Y %H:%M"),
+            "category": t.category.label,
+            "status_label": STATUS_LABELS[t.status],
+            "summary": t.summary,
+            "same": "phone" if phone and t.requester_phone == phone else "dossier",
+        }
+        for t in open_duplicates(phone, dossier)
+    ]
+    if phone is None:
+        digits = re.sub(r"\D", "", raw)
+        tail = callers_ending_with(digits) if PHONE_TAIL_MIN <= len(digits) < 10 else []
+        return jsonify(
+            {
+                "phone": None,
+                "name": None,
+                "total": 0,
+                "tickets": [],
+                "duplicates": duplicates,
+                "tail": [{**c, "display": format_phone(c["phone"])} for c in tail],
+            }
+        )
+    found = caller_history(phone)
+    last = last_unit_and_dossier(phone)
     return jsonify(
         {
             "phone": phone,
@@ -180,9 +255,22 @@ def caller():
                     "summary": t.summary,
                     "unit": _unit_text(t.unit, today),
                     "dossier_code": t.dossier_code,
+                    "merged": t.merged_into_id is not None,
                 }
                 for t in found["tickets"]
             ],
+            "duplicates": duplicates,
+            "last": (
+                {
+                    "ref": last["ref"],
+                    "unit_id": last["unit"].id if last["unit"] else None,
+                    "unit": last["unit"].display if last["unit"] else None,
+                    "unit_current": bool(last["unit"] and last["unit"].exists_on(today)),
+                    "dossier_code": last["dossier_code"],
+                }
+                if last
+                else None
+            ),
         }
     )
 
@@ -212,10 +300,19 @@ def index():
     flt = TicketFilter.from_args(request.args)
     page = ticket_page(flt, per_page=_per_page())
     unit = db.session.get(Unit, flt.unit) if flt.unit else None
+    bulk_staff = (
+        db.session.scalars(
+            select(User).where(User.active.is_(True)).order_by(User.full_name, User.id)
+        ).all()
+        if current_user.has_role("supervisor")
+        else []
+    )
     return render_template(
         "tickets/index.html",
         flt=flt,
         page=page,
+        bulk_staff=bulk_staff,
+        bulk_form=ActionForm(),
         filter_unit=unit,
         sorts=SORTS,
         statuses=STATUSES,
@@ -340,7 +437,7 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
     stale = forms.get("stale")
     if stale is not None:
         _refresh_versions(ticket, edit, forms.get("transition"), forms.get("assign"))
-        _refresh_versions(ticket, forms.get("forward"))
+        _refresh_versions(ticket, forms.get("forward"), forms.get("merge"), forms.get("unmerge"))
     return (
         render_template(
             "tickets/detail.html",
@@ -351,6 +448,9 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
             assign=assign,
             forward=forms.get("forward") or ForwardForm(prefix="fw", formdata=None, data=version),
             note_form=forms.get("note") or NoteForm(prefix="nt", formdata=None),
+            merge=forms.get("merge") or MergeForm(prefix="mg", formdata=None, data=version),
+            unmerge=forms.get("unmerge") or UnmergeForm(prefix="um", formdata=None, data=version),
+            merged=merged_into_me(ticket),
             stale=stale,
             targets=allowed_transitions(ticket, current_user),
             can_forward=ticket.status in FORWARDABLE,
@@ -523,3 +623,144 @@ def note(ticket_id: int):
     add_note(ticket, form.text.data, current_user.id)
     flash("Đã thêm ghi chú.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id) + "#lich-su")
+
+
+# -- duplicates ---------------------------------------------------------------------------------
+
+
+def _by_ref(ref: str) -> Ticket | None:
+    return db.session.scalar(select(Ticket).where(Ticket.ref == ref.strip().upper()))
+
+
+@bp.route("/<int:ticket_id>/gop", methods=["POST"])
+@role_required("operator")
+def merge(ticket_id: int):
+    """Close this ticket as a duplicate of another: still a contact in every count."""
+    ticket = _load(ticket_id)
+    form = MergeForm(prefix="mg")
+    if not form.validate():
+        return _render_detail(ticket, 400, merge=form)
+    into = _by_ref(form.into.data)
+    if into is None:
+        form.into.errors = [*form.into.errors, f"Không có yêu cầu {form.into.data}."]
+        return _render_detail(ticket, 400, merge=form)
+    moved, refused = _run(
+        ticket_id,
+        form,
+        "merge",
+        lambda: merge_ticket(
+            ticket, into, current_user, form.version.data, form.seen.data, now_local()
+        ),
+        form.into,
+    )
+    if refused:
+        return refused
+    also = f" (cùng {len(moved)} yêu cầu đã gộp vào nó)" if moved else ""
+    flash(
+        Markup('Đã gộp {} vào <a href="{}">{}</a>{}.').format(
+            ticket.ref, url_for("tickets.detail", ticket_id=into.id), into.ref, also
+        ),
+        "success",
+    )
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+@bp.route("/<int:ticket_id>/tach", methods=["POST"])
+@role_required("operator")
+def unmerge(ticket_id: int):
+    ticket = _load(ticket_id)
+    form = UnmergeForm(prefix="um")
+    if not form.validate():
+        return _render_detail(ticket, 400, unmerge=form)
+    into, refused = _run(
+        ticket_id,
+        form,
+        "unmerge",
+        lambda: unmerge_ticket(
+            ticket, current_user, form.version.data, form.seen.data, now_local()
+        ),
+        form.version,
+    )
+    if refused:
+        return refused
+    flash(f"Đã tách {ticket.ref} khỏi {into.ref}.", "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+# -- bulk actions (supervisors) -----------------------------------------------------------------
+
+BULK_MAX = 200
+BULK_ACTIONS = {"assign": "Giao cho", "close": "Đóng", "merge": "Gộp vào"}
+
+
+def _back_to_list():
+    """The list the action came from (its filters), never another site."""
+    target = request.form.get("next", "")
+    if target.startswith("/yeu-cau/") and "//" not in target and "\\" not in target:
+        return redirect(target)
+    return redirect(url_for("tickets.index"))
+
+
+@bp.route("/hang-loat", methods=["POST"])
+@role_required("supervisor")
+def bulk():
+    """Assign, close or merge the ticked tickets: each with the rules of the single action and
+    the version its row showed; all or nothing (one refusal: nothing changes, every refusal is
+    listed)."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    action = request.form.get("action", "")
+    raw_ids = request.form.getlist("ids")[: BULK_MAX + 1]
+    ids = [int(v) for v in raw_ids if v.isascii() and v.isdigit() and len(v) < 12]
+    if action not in BULK_ACTIONS or not ids or len(ids) > BULK_MAX:
+        flash(
+            f"Chọn một thao tác và từ 1 đến {BULK_MAX} yêu cầu trong danh sách.",
+            "error",
+        )
+        return _back_to_list()
+    tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(ids)).order_by(Ticket.id)).all()
+    now = now_local()
+    refusals: list[str] = []
+    person = into = None
+    if action == "assign":
+        value = request.form.get("assignee", "")
+        person = (
+            db.session.get(User, int(value))
+            if value.isascii() and value.isdigit() and len(value) < 12
+            else None
+        )
+        if value and person is None:
+            refusals.append("Không có người xử lý đã chọn.")
+    if action == "merge":
+        into = _by_ref(request.form.get("into", "")[:20])
+        if into is None:
+            refusals.append(f"Không có yêu cầu “{request.form.get('into', '')[:20]}” để gộp vào.")
+    note = (request.form.get("note") or "").strip()[:5000] or None
+    if not refusals:
+        for ticket in tickets:
+            raw_version = request.form.get(f"v{ticket.id}", "")
+            version = int(raw_version) if raw_version.isdigit() and len(raw_version) < 10 else None
+            try:
+                if action == "assign":
+                    assign_ticket(ticket, person, current_user, version, None)
+                elif action == "close":
+                    change_status(ticket, "closed", current_user, note, version, None, now)
+                elif into is not None and ticket.id != into.id:
+                    merge_ticket(ticket, into, current_user, version, None, now)
+                elif into is not None:
+                    continue  # the target itself may be ticked: it stays
+            except StaleTicket:
+                refusals.append(
+                    f"{ticket.ref}: đã được người khác thay đổi; hãy tải lại danh sách."
+                )
+            except (TicketError, TicketForbidden) as exc:
+                refusals.append(f"{ticket.ref}: {exc}")
+    if refusals:
+        rollback_request()
+        flash("Không thay đổi yêu cầu nào. " + " ".join(refusals), "error")
+        return _back_to_list()
+    db.session.flush()
+    done = BULK_ACTIONS[action].lower()
+    target = f" {into.ref}" if into is not None else ""
+    flash(f"Đã {done}{target}: {len(tickets)} yêu cầu.", "success")
+    return _back_to_list()

@@ -206,3 +206,53 @@ def test_operator_inserts_a_canned_answer_and_records_satisfaction(live_server, 
         assert ticket.resolution_note.startswith("Hệ thống đã gửi lại mã kích hoạt")
         used = db.session.scalar(select(CannedAnswer).where(CannedAnswer.code == "ma-kich-hoat"))
         assert used.uses == 1
+
+
+def test_a_repeat_call_is_logged_from_the_keyboard_alone(live_server, page):
+    """A caller rings again about an open complaint: the panel offers the open request, Alt+1
+    adds this call to it (a contact of its own, counted). Another caller, known by the last six
+    digits of the number, gets last time's unit and dossier with Alt+L."""
+    sign_in(page, live_server.url, "hoa.nt", "Hoa-Demo-2023")
+    page.keyboard.type("0395 063 080")
+    panel = page.locator("#caller-history")
+    duplicates = panel.get_by_role("group", name="Đang mở: cùng người gọi hoặc cùng hồ sơ")
+    expect(duplicates).to_contain_text("cùng số điện thoại")
+    add = duplicates.get_by_role("button", name=re.compile(r"Thêm cuộc gọi này vào HT-2308-\d{4}"))
+    expect(add).to_be_visible()
+    target = re.search(r"HT-\d{4}-\d{4}", add.inner_text()).group(0)
+    page.keyboard.press("Tab")
+    page.keyboard.type("Gọi lại lần hai")  # the name field; summary left blank
+    page.keyboard.press("Alt+1")
+    flash = page.locator(".flash-success")
+    expect(flash).to_contain_text(re.compile(rf"Đã thêm cuộc gọi vào {target} \(lượt liên hệ HT-"))
+    expect(page.get_by_label("Số điện thoại")).to_be_focused()
+
+    # The last six digits of a known number: pick it, then reuse last time's unit and dossier.
+    page.keyboard.type("820561")
+    use = panel.get_by_role("button", name=re.compile(r"0962 820 561"))
+    expect(use).to_be_visible()
+    use.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_label("Số điện thoại")).to_have_value("0962 820 561")
+    reuse = panel.get_by_role("button", name=re.compile("Dùng lại như lần trước"))
+    expect(reuse).to_contain_text("000.50.36.H26-230801-0285")
+    page.keyboard.press("Alt+l")
+    expect(page.get_by_label("Mã hồ sơ")).to_have_value("000.50.36.H26-230801-0285")
+    expect(page.get_by_role("combobox", name="Đơn vị liên quan")).not_to_have_value("")
+    page.screenshot(path=str(ARTIFACTS / "quick-entry-repeat.png"), full_page=True)
+    page.get_by_label("Họ tên người yêu cầu").focus()
+    page.keyboard.press("Tab")
+    page.keyboard.press("3")  # "Tra cứu trạng thái hồ sơ"
+    page.keyboard.press("Control+Enter")
+    expect(page.locator(".flash-success")).to_contain_text(re.compile(r"Đã lưu HT-\d{4}-\d{4}"))
+
+    from sqlalchemy import select
+
+    from helpdesk.extensions import db
+    from helpdesk.tickets.models import Ticket
+
+    with live_server.app.app_context():
+        newest, call = db.session.scalars(select(Ticket).order_by(Ticket.id.desc()).limit(2))
+        assert call.merged_into.ref == target and call.requester_name == "Gọi lại lần hai"
+        assert newest.dossier_code == "000.50.36.H26-230801-0285"
+        assert newest.requester_phone == "0962820561" and newest.unit_id is not None

@@ -93,7 +93,8 @@ def test_supervisor_picks_a_quarter_and_a_month_and_drills_down(live_server, pag
     page.wait_for_url(re.compile(r"/yeu-cau/\?"))
     assert "month=2023-09" in page.url and "category=late_dossier" in page.url
     assert _list_total(page) == 24
-    categories = page.locator("table.tickets tbody tr td:nth-child(4)").all_inner_texts()
+    # The 5th cell: supervisors have a tick box first (bulk actions).
+    categories = page.locator("table.tickets tbody tr td:nth-child(5)").all_inner_texts()
     assert categories and set(categories) == {"Phản ánh hồ sơ trễ hạn"}
 
     # Back on the dashboard, a district's count leads to that district's tickets.
