@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
 
 from helpdesk import create_app
 from helpdesk.cli import DEMO_DIR, DEMO_DIRS, load_demo_users, merge_demo_repeats
@@ -339,3 +341,21 @@ class QueryCounter:
 @pytest.fixture
 def count_queries():
     return lambda: QueryCounter(db.engine)
+
+
+class LiveServer:
+    """An app served over real HTTP on a free loopback port, a thread per request."""
+
+    def __init__(self, app):
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.thread.join(10)

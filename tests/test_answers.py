@@ -104,7 +104,12 @@ def test_picker_puts_the_category_first_and_ignores_accents(demo_client):
     assert len(titles) == 11
     words = client.get("/yeu-cau/cau-tra-loi?q=KICH  hoat").get_json()
     assert [a["title"] for a in words] == ["Gửi lại mã kích hoạt"]
-    assert client.get("/yeu-cau/cau-tra-loi?q=%25").get_json() == []  # LIKE is escaped
+    # Words match at their start: "hen" finds "hẹn" (one answer), never the end of "nhận" etc.
+    late = client.get("/yeu-cau/cau-tra-loi?q=HEN").get_json()
+    assert [a["title"] for a in late] == ["Xin lỗi vì hồ sơ trễ hạn"]
+    assert client.get("/yeu-cau/cau-tra-loi?q=uoi").get_json() == []  # inside "người" only
+    # Punctuation is no word: "%" or "_" never reach a LIKE pattern; they are ignored.
+    assert len(client.get("/yeu-cau/cau-tra-loi?q=%25+_").get_json()) == 11
 
 
 def test_inactive_answers_are_not_offered(demo_client):

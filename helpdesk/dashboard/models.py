@@ -5,7 +5,7 @@ resolution-time histogram) reads only these columns of one month's tickets, so w
 each is an index-only range scan (``opened_month = ?``, and ``status IN (...)`` for the
 histogram) instead of one table lookup per ticket. The 12-month trend reads the narrower
 ix_tickets_month_audience_category. Migrations: 0003_dashboard_index, then
-0012_answers_satisfaction (adds satisfaction).
+0010_answers_satisfaction (adds satisfaction).
 """
 
 from sqlalchemy import Index

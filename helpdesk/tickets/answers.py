@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import jsonify, request
@@ -21,8 +22,8 @@ def find_answers(category: str | None, q: str | None, limit: int = MAX_SHOWN) ->
     those made for ``category`` first, then those for every category, then the others; each
     group in the admin's order."""
     stmt = select(CannedAnswer).where(CannedAnswer.active.is_(True))
-    for word in fold(q).split()[:8]:
-        stmt = stmt.where(CannedAnswer.search_text.contains(word, autoescape=True))
+    for word in re.findall(r"[^\W_]+", fold(q))[:8]:  # every word, at the start of a word
+        stmt = stmt.where(CannedAnswer.search_text.contains(" " + word, autoescape=True))
     found = db.session.scalars(stmt.order_by(CannedAnswer.position, CannedAnswer.id)).all()
 
     def rank(answer: CannedAnswer) -> int:

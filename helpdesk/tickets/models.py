@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
@@ -88,7 +89,10 @@ class CannedAnswer(db.Model):
 @event.listens_for(CannedAnswer, "before_insert")
 @event.listens_for(CannedAnswer, "before_update")
 def _answer_search_text(_mapper, _connection, answer: CannedAnswer) -> None:
-    answer.search_text = fold(f"{answer.title} {answer.text}")[:500]
+    # Each word after a space: the picker matches words by their start ("tre" finds "trễ" and
+    # "trên"; "uoi" finds nothing, though "người" ends with it).
+    words = re.findall(r"[^\W_]+", fold(f"{answer.title} {answer.text}"))
+    answer.search_text = (" " + " ".join(words))[:500]
 
 
 class TicketCounter(db.Model):

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from helpdesk.api.tokens import create_token
 from helpdesk.auth.models import User
 from helpdesk.extensions import db
+
+from ..conftest import LiveServer  # noqa: F401 - the API tests import it from here
 
 
 def token_for(username: str, days: int = 30) -> str:
@@ -65,21 +64,6 @@ def supervisor_api(api_for):
 @pytest.fixture
 def operator_api(api_for):
     return api_for("hoa.nt")
-
-
-class LiveServer:
-    def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.thread.join(10)
 
 
 @pytest.fixture

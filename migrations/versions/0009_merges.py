@@ -1,14 +1,14 @@
 """merged tickets (duplicates of an open ticket)
 
-Revision ID: 0011_merges
-Revises: 0010_unit_staff_outbox
+Revision ID: 0009_merges
+Revises: 0008_api_tokens
 Create Date: 2026-12-03 17:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011_merges'
-down_revision = '0010_unit_staff_outbox'
+revision = '0009_merges'
+down_revision = '0008_api_tokens'
 branch_labels = None
 depends_on = None
 

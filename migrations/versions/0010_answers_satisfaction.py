@@ -1,14 +1,14 @@
 """canned answers and callers' satisfaction
 
-Revision ID: 0012_answers_satisfaction
-Revises: 0011_merges
+Revision ID: 0010_answers_satisfaction
+Revises: 0009_merges
 Create Date: 2026-12-03 17:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0012_answers_satisfaction'
-down_revision = '0011_merges'
+revision = '0010_answers_satisfaction'
+down_revision = '0009_merges'
 branch_labels = None
 depends_on = None
 
