@@ -34,6 +34,8 @@ FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "B�
 MIDDLE = ["Văn", "Thị", "Đức", "Minh", "Thu", "Quang", "Ngọc", "Hồng", "Thanh", "Hữu"]
 GIVEN = ["An", "Bình", "Cường", "Dũng", "Hà", "Hải", "Hoa", "Hùng", "Lan", "Linh", "Long"]
 GIVEN += ["Mai", "Nam", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Yến"]
+SATISFACTION = ("satisfied", "neutral", "unsatisfied", None)
+SATISFACTION_CUT = (0.45, 0.6, 0.66)  # cumulative shares; the rest: not asked
 PHONE_PREFIXES = ["090", "091", "093", "096", "097", "098", "035", "036", "037", "077", "083"]
 # Relative weights, roughly the fixture's shape.
 CHANNELS = {"phone": 68, "zalo": 15, "email": 5, "walk_in": 7, "web": 4, "other": 1}
@@ -324,6 +326,13 @@ def ticket_rows(args, rng, months, units, categories, operators):
                 "resolved_at": resolved,
                 "closed_at": closed,
                 "due_date": due,
+                # Asked at the end of two thirds of the answered calls, mostly satisfied.
+                "satisfaction": (
+                    SATISFACTION[bisect(SATISFACTION_CUT, rand())] if closed else None
+                ),
+                "merged_into_id": None,
+                "merged_status": None,
+                "merged_at": None,
                 "import_key": None,
                 "anonymised_at": None,
                 "created_at": opened,

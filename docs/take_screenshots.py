@@ -121,6 +121,9 @@ def main() -> int:
                 contexts[user].signed_in = True
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
+            if name == "quick-entry.png":  # a repeat caller: history and the open request
+                page.get_by_label("Số điện thoại").type("0395 063 080")
+                page.locator("#caller-history .duplicates").wait_for()
             if name == "dashboard-satisfaction.png":
                 page.locator("#h-satisfaction").scroll_into_view_if_needed()
                 page.locator("#h-satisfaction").locator("xpath=..").screenshot(path=str(OUT / name))

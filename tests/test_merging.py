@@ -204,6 +204,9 @@ def test_a_caller_is_found_by_the_last_six_digits(operator):
     listing = operator.get("/yeu-cau/?q=063080").get_data(as_text=True)
     assert _ticket(requester_phone=OPEN_PHONE).ref in listing
     assert "0395 063 080" in listing
+    # Digits that do not start with 0 can only be the end of a number; with 0, either end.
+    assert "0395 063 080" in operator.get("/yeu-cau/?q=5063080").get_data(as_text=True)
+    assert "0395 063 080" in operator.get("/yeu-cau/?q=0395063").get_data(as_text=True)
 
 
 def test_the_quick_entry_page_has_the_repeat_call_keys(operator):

@@ -30,6 +30,8 @@ def as_operator(demo_client):
 def test_quick_entry_offers_one_key_per_answer(as_operator):
     html = as_operator.get("/yeu-cau/moi").get_data(as_text=True)
     assert "Người gọi có hài lòng không?" in html
+    # The keys line names the category keys there are (14 categories: 1-9, a-e).
+    assert "<kbd>1</kbd>–<kbd>9</kbd>, <kbd>a</kbd>–<kbd>e</kbd> ·" in html
     for value, key, label in [
         ("satisfied", "h", "Hài lòng"),
         ("neutral", "b", "Bình thường"),

@@ -240,8 +240,10 @@ def _coded_match(query: str) -> ColumnElement[bool] | None:
         if digits and len(digits) >= 3:
             phone = prefix_match(Ticket.requester_phone, digits)
             if PHONE_TAIL_MIN <= len(digits) < 10:
-                # The last digits a caller reads out ("...345 678"): a suffix match.
-                phone = or_(phone, phone_tail_match(digits))
+                # The last digits a caller reads out ("...345 678"): a suffix match. A stored
+                # number starts with 0, so digits that do not can only be its end.
+                tail = phone_tail_match(digits)
+                phone = tail if not digits.startswith("0") else or_(phone, tail)
     if _DOSSIERISH.match(compact):
         dossier = prefix_match(Ticket.dossier_code, compact)
         # "091.234..." could be either: a phone written with dots or the start of a dossier code.
