@@ -31,6 +31,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     check_secret(app)
     # JSON answers carry Vietnamese as UTF-8 text, readable as is (not \u escapes).
     app.json.ensure_ascii = False
+    from .formsutil import use_vietnamese_messages
+
+    use_vietnamese_messages()
     # A failed statement's message (logged with the traceback) must not carry its values:
     # password hashes, session tokens, citizens' names and phone numbers.
     engine_options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})

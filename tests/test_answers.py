@@ -214,7 +214,7 @@ def test_admin_form_refuses_bad_input_beside_the_field(demo_app):
     html = answer.get_data(as_text=True)
     assert "Mã cam-on đã có." in html or 'id="title-err"' in html
     assert 'id="title-err"' in html and "Tối đa 5.000 ký tự." in html
-    assert 'id="categories-err"' in html
+    assert 'id="categories-err"' in html and "“khong_co” không phải một lựa chọn." in html
     assert len(_answers()) == before
 
 

@@ -85,6 +85,7 @@ def test_a_value_that_does_not_exist_is_refused_beside_the_control(as_operator):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="satisfaction-err"' in html
+    assert "Lựa chọn không hợp lệ." in html  # WTForms' own message, in Vietnamese
     assert 'value="Nguyễn Văn Bình"' in html  # what was typed is still there
     assert _count() == before
 
@@ -193,3 +194,13 @@ def test_the_demo_has_answers_to_show(demo_app):
     d = build_period("2023-09", TODAY)
     assert d.satisfaction.total.asked > 100
     assert d.satisfaction.total.unsatisfied > 0
+
+
+def test_wtforms_own_messages_are_vietnamese(as_operator):
+    """A select's unknown value (a forged or stale form) reads in Vietnamese, never English."""
+    response = as_operator.post(
+        "/yeu-cau/moi", data={**GOOD, "channel": "fax", "save_close": "Lưu và đóng"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "Lựa chọn không hợp lệ." in html and "Not a valid" not in html
