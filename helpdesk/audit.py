@@ -181,3 +181,13 @@ def record(
     )
     db.session.add(entry)
     return entry
+
+
+def record_edit(
+    entity: str, key: str, summary: str, before: dict, after: dict, user_id: int | None
+) -> AuditLog:
+    """Audit an admin's create (``before`` empty) or update: the fields that changed, old/new."""
+    diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+    return record(
+        "update" if before else "create", entity, key, summary, detail=diff, user_id=user_id
+    )

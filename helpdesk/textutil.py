@@ -30,6 +30,10 @@ def nfc(value: str | None) -> str | None:
     return unicodedata.normalize("NFC", _CONTROL.sub("", str(value))).strip()
 
 
+# A word of folded text (``fold``): what word search and the canned-answer picker match.
+FOLDED_WORD = re.compile(r"[0-9a-z]+")
+
+
 def fold(value: str | None) -> str:
     """Return a search key that ignores case, diacritics and tone placement.
 

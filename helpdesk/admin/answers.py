@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import role_required
-from ..audit import record
+from ..audit import record_edit
 from ..extensions import db
 from ..formsutil import choices
 from ..textutil import nfc
@@ -106,14 +106,8 @@ def _save(answer: CannedAnswer | None, form: AnswerForm):
     answer.active = form.active.data
     db.session.flush()
     after = {k: getattr(answer, k) for k in FIELDS}
-    diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-    record(
-        "update" if before else "create",
-        "answer",
-        answer.code,
-        f"Câu trả lời mẫu {answer.code}",
-        detail=diff,
-        user_id=current_user.id,
+    record_edit(
+        "answer", answer.code, f"Câu trả lời mẫu {answer.code}", before, after, current_user.id
     )
     flash("Đã lưu câu trả lời mẫu.", "success")
     return redirect(url_for("admin.answers"))

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from ..access import role_required
-from ..audit import BATCH_HEAD, AuditLog, action_label, entity_label, record
+from ..audit import BATCH_HEAD, AuditLog, action_label, entity_label, record, record_edit
 from ..auth import twofactor
 from ..auth.models import User
 from ..auth.services import (
@@ -198,15 +198,13 @@ def category_edit(category_id: int | None = None):
                 value = getattr(form, name).data
                 setattr(category, name, nfc(value) if isinstance(value, str) else value)
             db.session.flush()
-            after = _category_values(category)
-            diff = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
-            record(
-                "update" if before else "create",
+            record_edit(
                 "category",
                 category.code,
                 f"Nhóm yêu cầu {category.code}",
-                detail=diff,
-                user_id=current_user.id,
+                before,
+                _category_values(category),
+                current_user.id,
             )
             flash("Đã lưu nhóm yêu cầu.", "success")
             return redirect(url_for("admin.categories"))

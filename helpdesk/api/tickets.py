@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from ..auth.models import User
 from ..extensions import db
 from ..tickets.forms import TicketForm
-from ..tickets.merging import merge_ticket, open_duplicates, unmerge_ticket
+from ..tickets.merging import merge_ticket, open_duplicates, ticket_by_ref, unmerge_ticket
 from ..tickets.models import Category, Ticket
 from ..tickets.normalize import InvalidValue, normalize_dossier_code, normalize_phone
 from ..tickets.queries import SORTS, TicketFilter, list_base, sorted_tickets
@@ -572,12 +572,21 @@ def merge(user: User, ref: str, body: s.MergeBody):
     """The ticket is closed as a duplicate of ``into`` and shown on it; it stays a contact in
     every count. Tickets merged into it follow to ``into``. A stale version is a 409 with the
     current ticket; itself, or a ticket that is or was merged, is a 422."""
-    ticket = _load(ref, user)
-    into = db.session.scalar(select(Ticket).where(Ticket.ref == body.into.strip().upper()))
+    _load(ref, user)  # an unknown ref is a 404 before anything else
+    into = ticket_by_ref(body.into)
     if into is None or not can_see(user, into):
         raise ApiError(422, fields={"into": f"không có yêu cầu {body.into}"})
+    return _merging(
+        ref, user, lambda t: merge_ticket(t, into, user, body.version, None, now_local())
+    )
+
+
+def _merging(ref: str, user: User, action) -> dict[str, Any]:
+    """Run a merge or an unmerge on the ticket ``ref``: a stale version is a 409 with the
+    current ticket, a refusal a 422 beside ``into``; the answer is the ticket and its timeline."""
+    ticket = _load(ref, user)
     try:
-        merge_ticket(ticket, into, user, body.version, None, now_local())
+        action(ticket)
     except StaleTicket as exc:
         raise _stale(ticket, user) from exc
     except TicketError as exc:
@@ -597,12 +606,4 @@ def merge(user: User, ref: str, body: s.MergeBody):
 )
 def unmerge(user: User, ref: str, body: s.UnmergeBody):
     """A ticket that is not merged is a 422."""
-    ticket = _load(ref, user)
-    try:
-        unmerge_ticket(ticket, user, body.version, None, now_local())
-    except StaleTicket as exc:
-        raise _stale(ticket, user) from exc
-    except TicketError as exc:
-        raise ApiError(422, str(exc), {"into": str(exc)}) from exc
-    db.session.flush()
-    return ticket_json(_load(ref, user, events=True), user, events=True)
+    return _merging(ref, user, lambda t: unmerge_ticket(t, user, body.version, None, now_local()))

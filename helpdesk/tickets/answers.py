@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import jsonify, request
@@ -10,8 +9,8 @@ from sqlalchemy import select, update
 
 from ..access import role_required
 from ..extensions import db
-from ..textutil import fold
 from . import bp
+from .fulltext import words_of
 from .models import CannedAnswer
 
 MAX_SHOWN = 50
@@ -22,7 +21,7 @@ def find_answers(category: str | None, q: str | None, limit: int = MAX_SHOWN) ->
     those made for ``category`` first, then those for every category, then the others; each
     group in the admin's order."""
     stmt = select(CannedAnswer).where(CannedAnswer.active.is_(True))
-    for word in re.findall(r"[^\W_]+", fold(q))[:8]:  # every word, at the start of a word
+    for word in words_of(q):  # every word, at the start of a word
         stmt = stmt.where(CannedAnswer.search_text.contains(" " + word, autoescape=True))
     found = db.session.scalars(stmt.order_by(CannedAnswer.position, CannedAnswer.id)).all()
 

@@ -16,7 +16,6 @@ whole words: ``an`` finds "Nguyễn Văn An", not "Lan" or "Thanh"; ``ha`` finds
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -33,20 +32,19 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
-from ..textutil import fold
+from ..textutil import FOLDED_WORD, fold
 from .models import Ticket
 
 FTS_TABLE = "tickets_fts"
 PG_FUNCTION = "helpdesk_words"
 PG_INDEX = "ix_tickets_words"
 MAX_WORDS = 8
-_WORD = re.compile(r"[0-9a-z]+")
 
 
 def words_of(text: str | None) -> list[str]:
     """The distinct words of ``text`` as the index holds them (folded, at most MAX_WORDS)."""
     words: list[str] = []
-    for word in _WORD.findall(fold(text)):
+    for word in FOLDED_WORD.findall(fold(text)):
         if word not in words:
             words.append(word)
     return words[:MAX_WORDS]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..audit import record
 from ..auth.models import User
@@ -20,6 +20,11 @@ from .models import Ticket
 from .services import TicketError, TicketValues, _event, check_version, create_ticket
 
 OPEN = ("open", "in_progress", "forwarded")
+
+
+def ticket_by_ref(ref: str) -> Ticket | None:
+    """The ticket a person or a system names by its reference (any case, spaces around)."""
+    return db.session.scalar(select(Ticket).where(Ticket.ref == ref.strip().upper()[:20]))
 
 
 def merged_into_me(ticket: Ticket) -> list[Ticket]:
@@ -156,8 +161,6 @@ def open_duplicates(phone: str | None, dossier_code: str | None, limit: int = 5)
         conditions.append(Ticket.dossier_code == dossier_code)
     if not conditions:
         return []
-    from sqlalchemy import or_
-
     stmt = (
         select(Ticket)
         .where(or_(*conditions), Ticket.status.in_(OPEN), Ticket.merged_into_id.is_(None))

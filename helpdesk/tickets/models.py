@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, event
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..extensions import db
-from ..textutil import fold
+from ..textutil import FOLDED_WORD, fold
 from ..timeutil import now_local
 from ..units.models import Unit
 
@@ -91,7 +90,7 @@ class CannedAnswer(db.Model):
 def _answer_search_text(_mapper, _connection, answer: CannedAnswer) -> None:
     # Each word after a space: the picker matches words by their start ("tre" finds "trễ" and
     # "trên"; "uoi" finds nothing, though "người" ends with it).
-    words = re.findall(r"[^\W_]+", fold(f"{answer.title} {answer.text}"))
+    words = FOLDED_WORD.findall(fold(f"{answer.title} {answer.text}"))
     answer.search_text = (" " + " ".join(words))[:500]
 
 

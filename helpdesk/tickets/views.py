@@ -43,7 +43,14 @@ from .forms import (
     TransitionForm,
     UnmergeForm,
 )
-from .merging import add_call_to, merge_ticket, merged_into_me, open_duplicates, unmerge_ticket
+from .merging import (
+    add_call_to,
+    merge_ticket,
+    merged_into_me,
+    open_duplicates,
+    ticket_by_ref,
+    unmerge_ticket,
+)
 from .models import (
     AUDIENCE_LABELS,
     CHANNEL_LABELS,
@@ -628,10 +635,6 @@ def note(ticket_id: int):
 # -- duplicates ---------------------------------------------------------------------------------
 
 
-def _by_ref(ref: str) -> Ticket | None:
-    return db.session.scalar(select(Ticket).where(Ticket.ref == ref.strip().upper()))
-
-
 @bp.route("/<int:ticket_id>/gop", methods=["POST"])
 @role_required("operator")
 def merge(ticket_id: int):
@@ -640,7 +643,7 @@ def merge(ticket_id: int):
     form = MergeForm(prefix="mg")
     if not form.validate():
         return _render_detail(ticket, 400, merge=form)
-    into = _by_ref(form.into.data)
+    into = ticket_by_ref(form.into.data)
     if into is None:
         form.into.errors = [*form.into.errors, f"Không có yêu cầu {form.into.data}."]
         return _render_detail(ticket, 400, merge=form)
@@ -732,7 +735,7 @@ def bulk():
         if value and person is None:
             refusals.append("Không có người xử lý đã chọn.")
     if action == "merge":
-        into = _by_ref(request.form.get("into", "")[:20])
+        into = ticket_by_ref(request.form.get("into", "")[:20])
         if into is None:
             refusals.append(f"Không có yêu cầu “{request.form.get('into', '')[:20]}” để gộp vào.")
     note = (request.form.get("note") or "").strip()[:5000] or None
