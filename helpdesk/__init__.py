@@ -69,6 +69,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .reports import bp as reports_bp
     from .stats import bp as stats_bp
     from .tickets import bp as tickets_bp
+    from .unitdesk import bp as unitdesk_bp
     from .units import bp as units_bp
 
     for blueprint in (
@@ -77,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         units_bp,
         admin_bp,
         tickets_bp,
+        unitdesk_bp,
         stats_bp,
         reports_bp,
         dashboard_bp,

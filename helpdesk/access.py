@@ -25,7 +25,7 @@ def role_required(*roles: str) -> Callable:
             return view(*args, **kwargs)
 
         guarded = login_required(wrapped)
-        guarded.access_roles = roles or ("operator",)
+        guarded.access_roles = roles or ("unit_staff",)  # any signed-in user
         return guarded
 
     return decorator

@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "report_settings": "Thiết lập báo cáo",
     "report_override": "Sửa đoạn báo cáo",
     "report_reset": "Khôi phục đoạn báo cáo",
+    "report_omit": "Bỏ đoạn báo cáo",
     "report_issue": "Ban hành báo cáo",
     "ticket_merge": "Gộp yêu cầu trùng",
     "ticket_unmerge": "Tách yêu cầu đã gộp",
@@ -70,6 +71,7 @@ ACTION_LABELS = {
     "retention": "Hết hạn lưu trữ: xóa thông tin cá nhân",
     "backup": "Sao lưu",
     "restore": "Khôi phục từ bản sao lưu",
+    "retry": "Gửi lại",
 }
 ENTITY_LABELS = {
     "user": "Người dùng",
@@ -86,6 +88,8 @@ ENTITY_LABELS = {
     "report": "Báo cáo",
     "import": "Tệp nhập",
     "database": "Cơ sở dữ liệu",
+    "calendar": "Lịch làm việc",
+    "mail": "Thư thông báo",
 }
 
 

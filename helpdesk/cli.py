@@ -199,6 +199,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(data_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(demo)
+    from .mail.cli import mail_cli
+
+    app.cli.add_command(mail_cli)
 
     from .backup import backup_cli
     from .retention import retention_cli

@@ -29,6 +29,17 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _work_hours(name: str) -> str:
+    from .workcal.worktime import DEFAULT_WORK_HOURS, parse_work_hours
+
+    raw = os.environ.get(name, "").strip() or DEFAULT_WORK_HOURS
+    try:
+        parse_work_hours(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc} (e.g. 07:30-11:30,13:30-17:00).") from None
+    return raw
+
+
 def load_config(instance_path: str) -> dict:
     """Return the settings taken from the environment, with safe defaults."""
     db_url = os.environ.get("DATABASE_URL") or (
@@ -69,6 +80,23 @@ def load_config(instance_path: str) -> dict:
         "TWO_FACTOR_ISSUER": "Hỗ trợ TTHC",  # the account's label in authenticator apps
         "RETENTION_MONTHS": int(os.environ.get("RETENTION_MONTHS", "36")),
         "TIMEZONE": "Asia/Ho_Chi_Minh",
+        # Working hours of every working day: due times count only these (helpdesk.workcal).
+        "WORK_HOURS": _work_hours("WORK_HOURS"),
+        # Unit staff's own due time from the moment a request is forwarded (working days).
+        "UNIT_DUE_DAYS": _positive_int("UNIT_DUE_DAYS", 5),
+        # "Sắp đến hạn": due within this many working minutes.
+        "DUE_SOON_MINUTES": _positive_int("DUE_SOON_MINUTES", 240),
+        # The e-mail outbox (helpdesk.mail): the SMTP server, the sender, and the retries.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", "localhost"),
+        "MAIL_PORT": _positive_int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_STARTTLS": _bool("MAIL_STARTTLS"),
+        "MAIL_TIMEOUT": _positive_int("MAIL_TIMEOUT", 20),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Hỗ trợ TTHC <hotro@localhost>"),
+        "MAIL_MAX_ATTEMPTS": _positive_int("MAIL_MAX_ATTEMPTS", 8),
+        # Links in mails point here (the address users open the desk at).
+        "BASE_URL": os.environ.get("BASE_URL", "http://localhost:5000"),
         # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host
         # are trusted only then: the sign-in limit needs the real address, HSTS the real scheme.
         "PROXY_COUNT": int(os.environ.get("PROXY_COUNT", "0")),

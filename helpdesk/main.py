@@ -14,7 +14,8 @@ def home():
     from flask import current_app
 
     # Operators start on quick entry, supervisors on the month's overview, once they exist.
-    for endpoint in ("tickets.quick",) if current_user.role == "operator" else ():
+    starts = {"operator": ("tickets.quick",), "unit_staff": ("unitdesk.index",)}
+    for endpoint in starts.get(current_user.role, ()):
         if endpoint in current_app.view_functions:
             return redirect(url_for(endpoint))
     return render_template("main/home.html")

@@ -22,6 +22,14 @@ def register_web(app: Flask) -> None:
     login_manager.user_loader(sessions.load_user)
 
     @app.before_request
+    def fresh_request_caches():
+        # "Now" and the working calendar are read once per request (a list formats each row's
+        # due time against them); an app context shared by several requests (tests, CLI) must
+        # not carry them over.
+        g.pop("_now", None)
+        g.pop("_work_calendar", None)
+
+    @app.before_request
     def open_session():
         if request.endpoint == "static":
             return None
@@ -99,16 +107,35 @@ def register_web(app: Flask) -> None:
     app.jinja_env.filters["num"] = formatting.number
     app.jinja_env.filters["pct"] = formatting.percent
     app.jinja_env.filters["vdate"] = formatting.short_date
+    app.jinja_env.globals["due_of"] = _due_of
 
     @app.context_processor
     def nav_context():
         return {"nav_items": _nav_items()}
 
 
+def _due_of(ticket):
+    """A ticket's due state for the templates, against one "now" per request."""
+    from flask import g
+
+    from .tickets.sla import due_state
+    from .timeutil import now_local
+    from .workcal.services import current_calendar
+
+    now = g.get("_now")
+    if now is None:
+        now = g._now = now_local()
+    # The calendar is read once, on the first row, whatever the rows: a page's query count
+    # does not depend on whether its tickets are resolved.
+    return due_state(ticket, now, current_calendar())
+
+
 NAV = (
-    # (endpoint, label, minimum role)
+    # (endpoint, label, minimum role); unit staff see only what names "unit_staff" exactly
+    ("unitdesk.index", "Yêu cầu chuyển đến", "unit_staff"),
     ("tickets.quick", "Ghi nhận cuộc gọi", "operator"),
     ("tickets.index", "Yêu cầu hỗ trợ", "operator"),
+    ("tickets.deadlines", "Hạn xử lý", "supervisor"),
     ("stats.index", "Số liệu tháng", "supervisor"),
     ("dashboard.month", "Tổng hợp", "supervisor"),
     ("reports.index", "Báo cáo", "supervisor"),

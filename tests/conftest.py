@@ -359,3 +359,32 @@ class LiveServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.thread.join(10)
+
+
+def promise_open_tickets(days: int = 60) -> int:
+    """Give every unresolved ticket a promised date ``days`` ahead, as a person would before
+    working a late one (tickets.sla): the demo months' open requests are years past due, and
+    tests of other rules work on them. Returns how many were promised."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.sla import UNRESOLVED
+    from helpdesk.timeutil import now_local
+
+    result = db.session.execute(
+        update(Ticket)
+        .where(Ticket.status.in_(UNRESOLVED))
+        .values(promised_at=now_local() + timedelta(days=days), progress_note="Đã hẹn (kiểm thử)")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount
+
+
+@pytest.fixture
+def promised(demo_app):
+    """The demo data with every open request promised (see promise_open_tickets)."""
+    promise_open_tickets()
+    return demo_app

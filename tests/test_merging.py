@@ -258,7 +258,7 @@ def test_api_merge_unmerge_and_duplicates_of_open(demo_app):
 
 
 @pytest.fixture
-def supervisor(demo_client):
+def supervisor(demo_client, promised):
     assert login(demo_client, "thang.vd", DEMO["thang.vd"]).status_code == 302
     return demo_client
 

@@ -178,6 +178,6 @@ def test_builder_runs_a_constant_number_of_queries(app, count_queries, count):
         figures = build_month("2024-03")
     assert len(figures.departments) == count
     # One query per kind of data: statistics exist, the month's units, level totals, payments
-    # (this month and the previous), city figures, unit figures, tickets, activities,
-    # organisation; no district sums (no district: test_report_eras counts a month with them).
-    assert counter.count == 9, counter.statements
+    # (this month and the previous), city figures, unit figures, tickets, on-time counts,
+    # activities, organisation; no district sums (no district: test_report_eras counts them).
+    assert counter.count == 10, counter.statements

@@ -179,7 +179,7 @@ def test_search_text_follows_name_and_summary(demo_app):
 def test_transition_graph(demo_app):
     operator, supervisor = _user(), _user("thang.vd")
     ticket = _ticket()
-    assert allowed_transitions(ticket, operator) == ["in_progress", "resolved", "closed"]
+    assert allowed_transitions(ticket, operator) == ["in_progress", "waiting", "resolved", "closed"]
     ticket.status = "closed"
     assert allowed_transitions(ticket, operator) == []
     assert allowed_transitions(ticket, supervisor) == ["open"]
@@ -192,7 +192,9 @@ def test_full_path_open_to_closed_and_reopen(demo_app):
     db.session.commit()
     change_status(ticket, "in_progress", operator, None, ticket.version, None, NOW)
     assert ticket.assignee_id == operator.id  # starting work takes the ticket
-    forward_ticket(ticket, _unit("Lê Chân"), "Nhờ quận kiểm tra", operator, ticket.version, None)
+    forward_ticket(
+        ticket, _unit("Lê Chân"), "Nhờ quận kiểm tra", operator, ticket.version, None, NOW
+    )
     assert ticket.status == "forwarded" and ticket.forwarded_unit.name == "Lê Chân"
     change_status(ticket, "resolved", operator, "Quận đã tiếp nhận lại", ticket.version, None, NOW)
     assert ticket.resolution_note == "Quận đã tiếp nhận lại" and ticket.resolved_at == NOW
@@ -234,7 +236,7 @@ def test_refused_transitions(demo_app):
         change_status(ticket, "open", operator, "x", ticket.version, None, NOW)
     closed = _ticket(close=True)
     with pytest.raises(TicketError, match="mở lại trước"):
-        forward_ticket(closed, _unit("Lê Chân"), None, operator, closed.version, None)
+        forward_ticket(closed, _unit("Lê Chân"), None, operator, closed.version, None, NOW)
 
 
 # -- assignment ---------------------------------------------------------------------------------
@@ -245,13 +247,13 @@ def test_operators_take_unassigned_tickets_supervisors_reassign(demo_app):
     ticket = _ticket(actor="hoa.nt")
     assert ticket.assignee_id == hoa.id
     with pytest.raises(TicketForbidden):
-        assign_ticket(ticket, tuan, tuan, ticket.version, None)  # taking a colleague's ticket
+        assign_ticket(ticket, tuan, tuan, ticket.version, None, NOW)  # taking a colleague's ticket
     with pytest.raises(TicketForbidden):
-        assign_ticket(ticket, tuan, hoa, ticket.version, None)  # handing it on
-    assign_ticket(ticket, tuan, thang, ticket.version, None)
+        assign_ticket(ticket, tuan, hoa, ticket.version, None, NOW)  # handing it on
+    assign_ticket(ticket, tuan, thang, ticket.version, None, NOW)
     assert ticket.assignee_id == tuan.id
-    assign_ticket(ticket, None, thang, ticket.version, None)
-    assign_ticket(ticket, hoa, hoa, ticket.version, None)  # unassigned: anyone may take it
+    assign_ticket(ticket, None, thang, ticket.version, None, NOW)
+    assign_ticket(ticket, hoa, hoa, ticket.version, None, NOW)  # unassigned: anyone may take it
     assert ticket.assignee_id == hoa.id
     changes = [(e.old_value, e.new_value) for e in ticket.events if e.field == "assignee"]
     assert changes == [
@@ -276,13 +278,15 @@ def test_edit_records_each_changed_field_and_recomputes_due_date(demo_app):
         requester_phone=None,
         summary="Thêm tài khoản cán bộ",
     )
-    changed = update_ticket(ticket, values, _user().id, ticket.version, None, NOW)
+    # Edited while still in time (once late, an edit needs a promised date first).
+    soon = datetime(2023, 8, 31, 10, 0)
+    changed = update_ticket(ticket, values, _user().id, ticket.version, None, soon)
     db.session.commit()
     assert set(changed) == {"requester_name", "category", "summary"}
     assert ticket.audience == "agency"
     assert ticket.due_date == date(2023, 9, 11) != old_due
     fields = [e.field for e in ticket.events if e.kind == "change"]
-    assert fields == ["requester_name", "summary", "category", "due_date"]
+    assert fields == ["requester_name", "summary", "category", "due_at"]
     assert ticket.version == 2
 
 

@@ -29,6 +29,7 @@ OWNERS = {
     "cli.py": None,  # command-line commands are their own boundary
     "api/cli.py": None,
     "reports/cli.py": None,
+    "mail/cli.py": None,
     "backup.py": None,  # `flask backup`/`restore`
     "retention.py": None,  # `flask purge`
     # The failure counter is committed at once, alone, before the slow password check, so

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/quan-tri")
 
-from . import answers, views  # noqa: E402,F401
+from . import answers, desk, views  # noqa: E402,F401

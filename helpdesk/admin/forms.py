@@ -9,7 +9,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.models import ROLE_LABELS
@@ -39,9 +46,30 @@ class UserCreateForm(FlaskForm):
     )
 
 
+EMAIL = Regexp(
+    r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$", message="Địa chỉ email không đúng dạng (ten@co-quan.vn)."
+)
+
+
 class UserEditForm(FlaskForm):
     full_name = StringField("Họ và tên", validators=[DataRequired("Nhập họ tên."), Length(max=120)])
     role = SelectField("Vai trò", choices=ROLE_CHOICES)
+    email = StringField(
+        "Email nhận thông báo",
+        validators=[Optional(), Length(max=254, message="Tối đa 254 ký tự."), EMAIL],
+        filters=[lambda v: v.strip() if isinstance(v, str) else v],
+        render_kw={"autocomplete": "off", "inputmode": "email"},
+    )
+    units = SelectMultipleField(
+        "Đơn vị (cán bộ đơn vị chỉ thấy yêu cầu chuyển tới các đơn vị này)",
+        coerce=int,
+        validate_choice=True,
+        render_kw={"size": 10},
+    )
+
+    def validate_units(self, field):
+        if self.role.data == "unit_staff" and not field.data:
+            raise ValueError("Chọn ít nhất một đơn vị cho cán bộ đơn vị.")
 
 
 class PasswordResetForm(FlaskForm):
@@ -67,8 +95,15 @@ class CategoryForm(FlaskForm):
     )
     due_days = IntegerField(
         "Hạn xử lý (ngày làm việc)",
-        validators=[InputRequired("Nhập số ngày."), NumberRange(0, 60, "Từ 0 đến 60 ngày.")],
+        validators=[
+            InputRequired("Nhập số ngày."),
+            NumberRange(1, 60, "Từ 1 đến 60 ngày làm việc (hạn 0 ngày không thể đáp ứng)."),
+        ],
         default=3,
+    )
+    response_minutes = IntegerField(
+        "Hạn phản hồi đầu tiên (phút làm việc, để trống: không đặt)",
+        validators=[Optional(), NumberRange(1, 6000, "Từ 1 đến 6.000 phút làm việc.")],
     )
     position = IntegerField(
         "Thứ tự trong báo cáo",

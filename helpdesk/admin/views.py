@@ -17,6 +17,7 @@ from ..auth.services import (
     end_sessions_by_admin,
     reset_password,
     set_active,
+    set_contact,
 )
 from ..auth.sessions import current_session, describe_agent, open_sessions
 from ..extensions import db
@@ -24,7 +25,10 @@ from ..formsutil import ActionForm
 from ..reports.models import ORGANISATION_KEYS, OrgSetting
 from ..textutil import nfc
 from ..tickets.models import Category
+from ..tickets.visibility import unit_ids_of
+from ..timeutil import today_local
 from ..transaction import rollback_request
+from ..units.models import Unit
 from . import bp
 from .forms import (
     CategoryForm,
@@ -66,7 +70,7 @@ def users():
 @role_required("admin")
 def user_edit(user_id: int):
     user = _get_user(user_id)
-    form = UserEditForm(obj=user)
+    form = _user_form(user)
     reset = PasswordResetForm(prefix="reset")
     if form.validate_on_submit():
         user.full_name = nfc(form.full_name.data)
@@ -74,13 +78,30 @@ def user_edit(user_id: int):
             if user.id == current_user.id and form.role.data != "admin":
                 raise UserError("Không thể tự bỏ quyền quản trị của chính mình.", "role")
             change_role(user, form.role.data, current_user.id)
+            set_contact(user, form.email.data or None, form.units.data or [], current_user.id)
         except UserError as exc:
             rollback_request()
-            form.role.errors.append(str(exc))
+            getattr(form, exc.field or "role").errors.append(str(exc))
         else:
             flash("Đã lưu.", "success")
             return redirect(url_for("admin.users"))
     return _user_page(user, form, reset)
+
+
+def _user_form(user: User, formdata=None) -> UserEditForm:
+    """The edit form with the units a unit-staff user may be bound to: those that exist today,
+    and those the user is bound to already."""
+    bound = unit_ids_of(user)
+    kw = {} if formdata is None else {"formdata": formdata}
+    form = UserEditForm(obj=user, data={"units": bound}, **kw)
+    today = today_local()
+    rows = db.session.scalars(
+        select(Unit)
+        .where(or_(Unit.id.in_(bound), Unit.valid_to.is_(None), Unit.valid_to >= today))
+        .order_by(Unit.level, Unit.name)
+    ).all()
+    form.units.choices = [(u.id, u.display) for u in rows]
+    return form
 
 
 def _user_page(user: User, form: UserEditForm, reset: PasswordResetForm):
@@ -110,7 +131,7 @@ def user_reset(user_id: int):
         else:
             flash(f"Đã đặt lại mật khẩu cho {user.username}; mọi phiên cũ đã kết thúc.", "success")
             return redirect(url_for("admin.users"))
-    return _user_page(user, UserEditForm(obj=user), reset), 400
+    return _user_page(user, _user_form(user, formdata=None), reset), 400
 
 
 @bp.route("/nguoi-dung/<int:user_id>/trang-thai", methods=["POST"])
@@ -186,15 +207,7 @@ def category_edit(category_id: int | None = None):
             if category is None:
                 category = Category()
                 db.session.add(category)
-            for name in (
-                "code",
-                "audience",
-                "label",
-                "report_phrase",
-                "due_days",
-                "position",
-                "active",
-            ):
+            for name in CATEGORY_FIELDS:
                 value = getattr(form, name).data
                 setattr(category, name, nfc(value) if isinstance(value, str) else value)
             db.session.flush()
@@ -211,11 +224,20 @@ def category_edit(category_id: int | None = None):
     return render_template("admin/category_edit.html", form=form, category=category)
 
 
+CATEGORY_FIELDS = (
+    "code",
+    "audience",
+    "label",
+    "report_phrase",
+    "due_days",
+    "response_minutes",
+    "position",
+    "active",
+)
+
+
 def _category_values(category: Category) -> dict:
-    return {
-        k: getattr(category, k)
-        for k in ("code", "audience", "label", "report_phrase", "due_days", "position", "active")
-    }
+    return {k: getattr(category, k) for k in CATEGORY_FIELDS}
 
 
 @bp.route("/to-chuc", methods=["GET", "POST"])

@@ -65,6 +65,17 @@ class Ticket(BaseModel):
     assignee: str | None
     operator: str | None
     due_date: date | None
+    due_at: datetime | None = Field(
+        description="when it must be resolved: working time from opened_at, paused time left out"
+    )
+    response_due_at: datetime | None = Field(description="first-response due time, if any")
+    responded_at: datetime | None
+    paused: bool = Field(description='true while waiting for the caller (status "waiting")')
+    late: bool = Field(description="due_at passed unresolved, or resolved after it")
+    promised_at: datetime | None = Field(description="promised date of a late ticket")
+    progress_note: str | None
+    forwarded_at: datetime | None
+    unit_due_at: datetime | None = Field(description="the unit's own due time, from forwarding")
     resolved_at: datetime | None
     closed_at: datetime | None
     resolution_note: str | None
@@ -209,6 +220,10 @@ class TicketPatch(Strict):
     )
     reason: str | None = Field(default=None, max_length=500)
     satisfaction: Satisfaction | None = Field(default=None, description="null: not asked")
+    promised_at: datetime | None = Field(
+        default=None, description="with progress_note: needed to keep working a late ticket"
+    )
+    progress_note: str | None = Field(default=None, max_length=2000)
 
 
 SortKey = Literal[
@@ -254,7 +269,9 @@ class CountQuery(TicketQuery):
     limit: int = Field(default=50, ge=1, le=200, description="ignored")
 
 
-CountKey = Literal["category", "unit", "channel", "status", "audience", "operator", "satisfaction"]
+CountKey = Literal[
+    "category", "unit", "channel", "status", "audience", "operator", "satisfaction", "on_time"
+]
 
 
 class CountsQuery(Strict):

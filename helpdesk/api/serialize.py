@@ -13,7 +13,8 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import User
 from ..tickets.models import Ticket, TicketEvent
-from ..timeutil import TZ
+from ..tickets.sla import is_late
+from ..timeutil import TZ, now_local
 
 
 def shows_personal(viewer: User) -> bool:
@@ -65,6 +66,15 @@ def ticket_json(ticket: Ticket, viewer: User, events: bool = False) -> dict[str,
         "assignee": ticket.assignee.username if ticket.assignee else None,
         "operator": ticket.operator.username if ticket.operator else None,
         "due_date": _iso(ticket.due_date),
+        "due_at": _iso(ticket.due_at),
+        "response_due_at": _iso(ticket.response_due_at),
+        "responded_at": _iso(ticket.responded_at),
+        "paused": ticket.status == "waiting",
+        "late": is_late(ticket, now_local()),
+        "promised_at": _iso(ticket.promised_at),
+        "progress_note": ticket.progress_note,
+        "forwarded_at": _iso(ticket.forwarded_at),
+        "unit_due_at": _iso(ticket.unit_due_at),
         "resolved_at": _iso(ticket.resolved_at),
         "closed_at": _iso(ticket.closed_at),
         "resolution_note": ticket.resolution_note,

@@ -32,6 +32,7 @@ from ..tickets.services import (
     change_status,
     create_ticket,
     forward_ticket,
+    promise_ticket,
     resolve_unit,
     update_ticket,
 )
@@ -490,6 +491,11 @@ def patch_ticket(user: User, ref: str, body: s.TicketPatch):
     given = body.model_fields_set
     now = now_local()
     try:
+        if "promised_at" in given or "progress_note" in given:
+            promise_ticket(
+                ticket, _local(body.promised_at), body.progress_note, user, ticket.version, None,
+                now,
+            )  # fmt: skip
         _edit(ticket, user, body, now)
         if "assignee" in given:
             assignee = None
@@ -499,13 +505,13 @@ def patch_ticket(user: User, ref: str, body: s.TicketPatch):
                 )
                 if assignee is None:
                     raise ApiError(422, fields={"assignee": f"không có người dùng {body.assignee}"})
-            assign_ticket(ticket, assignee, user, ticket.version, None)
+            assign_ticket(ticket, assignee, user, ticket.version, None, now)
         if body.status is not None and body.status != ticket.status:
             if body.status == "forwarded":
                 if not body.forwarded_unit_code:
                     raise ApiError(422, fields={"forwarded_unit_code": "chọn đơn vị nhận"})
                 unit = resolve_unit(body.forwarded_unit_code, on=today_local())
-                forward_ticket(ticket, unit, body.note, user, ticket.version, None)
+                forward_ticket(ticket, unit, body.note, user, ticket.version, None, now)
             else:
                 change_status(ticket, body.status, user, body.note, ticket.version, None, now)
         elif body.note and "status" not in given:

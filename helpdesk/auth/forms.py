@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
+from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 
 class LoginForm(FlaskForm):
@@ -35,3 +36,14 @@ class CodeForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button that changes something: the CSRF token only."""
+
+
+class NotificationsForm(FlaskForm):
+    """The kinds of e-mail a user receives (each may be turned off)."""
+
+    kinds = SelectMultipleField(
+        "Nhận email khi",
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validate_choice=True,
+    )

@@ -13,10 +13,26 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..timeutil import now_local
 
-ROLES = ("operator", "supervisor", "admin")
-ROLE_LABELS = {"operator": "Điều hành viên", "supervisor": "Giám sát", "admin": "Quản trị"}
-# A role may do everything the roles before it may.
+ROLES = ("unit_staff", "operator", "supervisor", "admin")
+ROLE_LABELS = {
+    "unit_staff": "Cán bộ đơn vị",
+    "operator": "Điều hành viên",
+    "supervisor": "Giám sát",
+    "admin": "Quản trị",
+}
+# A desk role may do everything the desk roles before it may. Unit staff stand apart: bound to
+# their units, they see only what was forwarded there (tickets.visibility), on their own pages.
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
+DESK_ROLES = ("operator", "supervisor", "admin")
+# E-mails a user may turn off (Hồ sơ > Thông báo); citizens are never e-mailed.
+MAIL_KINDS = ("forwarded", "assigned", "due_soon", "late", "digest")
+MAIL_KIND_LABELS = {
+    "forwarded": "Yêu cầu chuyển tới đơn vị của tôi",
+    "assigned": "Yêu cầu được giao cho tôi",
+    "due_soon": "Yêu cầu sắp đến hạn",
+    "late": "Yêu cầu quá hạn",
+    "digest": "Bản tin sáng: yêu cầu quá hạn theo đơn vị",
+}
 
 _hasher = PasswordHasher()
 
@@ -40,6 +56,9 @@ class User(UserMixin, db.Model):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_counter: Mapped[int | None]
+    # Where notifications go (none: no mail), and the kinds the user turned off ("late|digest").
+    email: Mapped[str | None] = mapped_column(String(254))
+    mail_off: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     # The key of the sign-in session this object was loaded for (not a column): Flask-Login
     # stores it in the cookie (login_manager.id_attribute), never the user's id.
@@ -59,11 +78,22 @@ class User(UserMixin, db.Model):
         return self.totp_enabled_at is not None and bool(self.totp_secret)
 
     @property
+    def is_unit_staff(self) -> bool:
+        return self.role == "unit_staff"
+
+    def wants_mail(self, kind: str) -> bool:
+        return bool(self.email) and self.active and kind not in (self.mail_off or "").split("|")
+
+    @property
     def role_label(self) -> str:
         return ROLE_LABELS.get(self.role, self.role)
 
     def has_role(self, *roles: str) -> bool:
-        """True if the user's role is one of ``roles`` or ranks above the lowest of them."""
+        """True if the user's role is one of ``roles`` or ranks above the lowest of them.
+
+        No role: any signed-in user. Unit staff rank below the desk: ``has_role("operator")``
+        is False for them.
+        """
         if not roles:
             return True
         lowest = min(ROLE_RANK[r] for r in roles)
@@ -86,6 +116,17 @@ class User(UserMixin, db.Model):
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+
+class UserUnit(db.Model):
+    """A unit a unit-staff user answers for (one user, one or more units)."""
+
+    __tablename__ = "user_units"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True, index=True)
 
 
 class UserSession(db.Model):

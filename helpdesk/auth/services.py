@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from ..audit import record
 from ..extensions import db
@@ -214,6 +214,32 @@ def change_role(user: User, role: str, actor_id: int | None) -> None:
             user_id=actor_id,
         )
         user.role = role
+
+
+def set_contact(user: User, email: str | None, unit_ids: list[int], actor_id: int | None) -> None:
+    """Set where the user's notifications go and, for unit staff, the units they answer for
+    (other roles keep none). Audited when it changes."""
+    from .models import UserUnit
+
+    if email is not None and "@" not in email:
+        raise UserError("Địa chỉ email không đúng dạng.", "email")
+    wanted = sorted(set(unit_ids)) if user.role == "unit_staff" else []
+    if user.role == "unit_staff" and not wanted:
+        raise UserError("Chọn ít nhất một đơn vị cho cán bộ đơn vị.", "units")
+    bound = sorted(db.session.scalars(select(UserUnit.unit_id).where(UserUnit.user_id == user.id)))
+    changes = {}
+    if (user.email or None) != (email or None):
+        changes["email"] = [user.email, email]
+        user.email = email
+    if bound != wanted:
+        changes["units"] = [bound, wanted]
+        db.session.execute(delete(UserUnit).where(UserUnit.user_id == user.id))
+        db.session.add_all(UserUnit(user_id=user.id, unit_id=u) for u in wanted)
+    if changes:
+        record(
+            "update", "user", user.id, f"{user.username}: email, đơn vị", detail=changes,
+            user_id=actor_id,
+        )  # fmt: skip
 
 
 def end_sessions_by_admin(user: User, actor: User, keep: int | None = None) -> int:

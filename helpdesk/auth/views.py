@@ -373,3 +373,28 @@ def two_factor_off():
         commit_on_error()
         _code_refused(outcome, form)
     return _two_factor_status(user, CodeForm(), off_form=form), 400
+
+
+@bp.route("/tai-khoan/thong-bao", methods=["GET", "POST"])
+@role_required()
+def notifications():
+    """Which e-mails the user gets (the address is set by an admin)."""
+    from .forms import NotificationsForm
+    from .models import MAIL_KIND_LABELS, MAIL_KINDS
+
+    off = set((current_user.mail_off or "").split("|")) - {""}
+    form = NotificationsForm(data={"kinds": [k for k in MAIL_KINDS if k not in off]})
+    form.kinds.choices = list(MAIL_KIND_LABELS.items())
+    if form.validate_on_submit():
+        wanted = set(form.kinds.data or [])
+        new_off = "|".join(k for k in MAIL_KINDS if k not in wanted)
+        if new_off != (current_user.mail_off or ""):
+            record(
+                "update", "user", current_user.id,
+                f"{current_user.username}: thông báo tắt {new_off or 'không'}",
+                user_id=current_user.id,
+            )  # fmt: skip
+            current_user.mail_off = new_off
+        flash("Đã lưu cách nhận thông báo.", "success")
+        return redirect(url_for("auth.notifications"))
+    return render_template("auth/notifications.html", form=form)

@@ -5,7 +5,8 @@ resolution-time histogram) reads only these columns of one month's tickets, so w
 each is an index-only range scan (``opened_month = ?``, and ``status IN (...)`` for the
 histogram) instead of one table lookup per ticket. The 12-month trend reads the narrower
 ix_tickets_month_audience_category. Migrations: 0003_dashboard_index, then
-0010_answers_satisfaction (adds satisfaction).
+0010_answers_satisfaction (adds satisfaction), 0011_service_levels (adds due_at,
+paused_at, forwarded_unit_id and merged_into_id: on-time rates by category, unit, operator).
 """
 
 from sqlalchemy import Index
@@ -24,4 +25,8 @@ MONTH_INDEX = Index(
     Ticket.resolved_at,
     Ticket.due_date,
     Ticket.satisfaction,
+    Ticket.due_at,
+    Ticket.paused_at,
+    Ticket.forwarded_unit_id,
+    Ticket.merged_into_id,
 )

@@ -43,6 +43,7 @@ from ..auth.models import User
 from ..extensions import db
 from ..periods import ReportPeriod
 from ..stats.models import CityStat, UnitStat
+from ..tickets import sla
 from ..tickets.models import (
     AUDIENCE_LABELS,
     AUDIENCES,
@@ -53,7 +54,8 @@ from ..tickets.models import (
     Category,
     Ticket,
 )
-from ..tickets.queries import DONE_STATUSES, TicketFilter, ticket_conditions
+from ..tickets.queries import DONE_STATUSES, TicketFilter, moment_of, ticket_conditions
+from ..tickets.sla import OnTime
 from ..timeutil import parse_month, previous_month
 from ..units.models import LEVELS, Unit, commune_phrase, level_label
 from ..units.periods import LevelInfo, Period, PeriodUnit, exists_during, units_in
@@ -151,6 +153,29 @@ class Satisfaction:
 
 
 @dataclass(frozen=True)
+class OnTimeRow:
+    """Service-level counts of one category, unit or operator (tickets opened in the period)."""
+
+    key: str | None
+    label: str
+    counts: OnTime
+
+
+@dataclass(frozen=True)
+class ServiceLevels:
+    """On-time resolution of the period's tickets (one query: category x unit x operator).
+
+    The unit is the one the ticket was forwarded to, else the unit concerned: the ranking is of
+    the units that had to act. Late open tickets are late as of the moment the page is built.
+    """
+
+    total: OnTime
+    by_category: tuple[OnTimeRow, ...]
+    by_unit: tuple[OnTimeRow, ...]  # ranked: best on-time rate first, then most resolved
+    by_operator: tuple[OnTimeRow, ...]
+
+
+@dataclass(frozen=True)
 class DistrictRow:
     unit_id: int
     code: str
@@ -245,6 +270,7 @@ class Dashboard:
     # The period's months that have procedure statistics (any unit_stats row).
     stats_months: tuple[str, ...] = field(default=())
     satisfaction: Satisfaction | None = None
+    service_levels: ServiceLevels | None = None
     # The kinds of the communes under the period's districts (``xã, phường, thị trấn``; a 2025
     # year's đặc khu never had a district); empty without districts.
     district_phrase: str = ""
@@ -430,6 +456,7 @@ def build_period(
         stats_months=stats.months,
         district_phrase=_district_phrase(units.units),
         satisfaction=_satisfaction(unit_counts, categories, units.units, dims),
+        service_levels=_service_levels(period, today, categories, units.units, dims),
     )
 
 
@@ -752,6 +779,54 @@ def _satisfaction(rows, categories, units, dims: _Dimensions) -> Satisfaction:
         _satisfaction_rows(by_unit, unit_labels, "Không xác định đơn vị"),
         _satisfaction_rows(dims.operator_satisfaction, operator_labels, "Không rõ người ghi nhận"),
     )
+
+
+def _service_levels(period: ReportPeriod, today: date, categories, units, dims) -> ServiceLevels:
+    """On-time counts by category x unit x operator in one pass (index-only: the covering
+    index holds every column it reads)."""
+    now = moment_of(today)
+    unit_id = func.coalesce(Ticket.forwarded_unit_id, Ticket.unit_id)
+    # SQLite: ``category_id + 0``, as _unit_key, or its planner walks ix_tickets_category_id.
+    category_id = (
+        Ticket.category_id + 0 if db.engine.dialect.name == "sqlite" else Ticket.category_id
+    )
+    rows = db.session.execute(
+        select(category_id, unit_id, Ticket.operator_id, *sla.on_time_sums(now))
+        .where(_in_period(period))
+        .group_by(category_id, unit_id, Ticket.operator_id)
+    ).all()
+    by: dict[str, dict] = {"category": {}, "unit": {}, "operator": {}}
+    total = OnTime()
+    for category_id, unit, operator_id, *sums in rows:
+        counts = OnTime(*(int(v or 0) for v in sums))
+        total += counts
+        for name, key in (("category", category_id), ("unit", unit), ("operator", operator_id)):
+            by[name][key] = by[name].get(key, OnTime()) + counts
+
+    def labelled(counted: dict, labels: dict, missing: str) -> list[OnTimeRow]:
+        return [
+            OnTimeRow(*labels.get(key, (None, missing)), counts)
+            for key, counts in counted.items()
+            if counts.resolved or counts.unresolved
+        ]
+
+    category_rows = labelled(
+        by["category"], {c.id: (c.code, c.label) for c in categories}, "Nhóm khác"
+    )
+    category_rows.sort(key=lambda r: (-(r.counts.resolved + r.counts.unresolved), r.label))
+    unit_rows = [
+        r
+        for r in labelled(by["unit"], {u.id: (u.code, u.full_name) for u in units}, "")
+        if r.key is not None
+    ]
+    unit_rows.sort(key=lambda r: (-(r.counts.rate or 0), -r.counts.resolved, r.label))
+    operator_rows = labelled(
+        by["operator"],
+        {i: (None, name) for i, name in dims.operator_names.items()},
+        "Không rõ người ghi nhận",
+    )
+    operator_rows.sort(key=lambda r: (-r.counts.resolved, r.label))
+    return ServiceLevels(total, tuple(category_rows), tuple(unit_rows), tuple(operator_rows))
 
 
 def _tally_units(rows, units, late: _Late) -> _UnitTally:

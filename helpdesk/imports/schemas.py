@@ -26,6 +26,7 @@ from ..tickets.models import (
     TicketEvent,
 )
 from ..units.models import LEVELS, Unit, unit_successors
+from ..workcal.services import current_calendar
 from .engine import FileSummary, ImportContext, ImportReport, Row, RowChange, upsert
 from .reader import Table
 
@@ -493,6 +494,7 @@ class CategoriesHandler:
         "label": True,
         "report_phrase": True,
         "due_days": False,
+        "response_minutes": False,  # working minutes to a first response; blank: no target
     }
 
     def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
@@ -508,6 +510,11 @@ class CategoriesHandler:
             due_days = row.integer("due_days")
             if due_days is not None and due_days > 60:
                 row.error("due_days", f"{due_days} ngày làm việc là quá dài (tối đa 60)")
+            elif due_days == 0:
+                row.error("due_days", "hạn 0 ngày làm việc không thể đáp ứng (ít nhất 1)")
+            response = row.integer("response_minutes")
+            if response is not None and not 1 <= response <= 6000:
+                row.error("response_minutes", f"{response} phút: từ 1 đến 6.000 phút làm việc")
             if code and not _first_seen(row, seen, code, "code", f"mã {code}"):
                 continue
             if not row.ok:
@@ -521,6 +528,8 @@ class CategoriesHandler:
             }
             if due_days is not None:
                 values["due_days"] = due_days
+            if "response_minutes" in table.headers:
+                values["response_minutes"] = response
             upsert(ctx, summary, row.line, code, existing.get(code), Category, values, "category")
 
 
@@ -788,7 +797,6 @@ class TicketsHandler:
     def stage(
         self, table: Table, ctx: ImportContext, summary: FileSummary, report: ImportReport
     ) -> None:
-        from ..tickets.duedates import add_working_days
         from ..tickets.normalize import InvalidValue, normalize_dossier_code, normalize_phone
         from ..tickets.services import next_ref
         from ..timeutil import month_of
@@ -797,6 +805,7 @@ class TicketsHandler:
         units = CodeIndex.load()
         categories = {c.code: c for c in db.session.scalars(select(Category))}
         users = {u.username: u for u in db.session.scalars(select(User))}
+        calendar = current_calendar()
         seen: dict = {}
         parsed = []
         asked = "satisfaction" in table.headers
@@ -869,7 +878,14 @@ class TicketsHandler:
                             closed_at=(resolved_at or opened_at) if status == "closed" else None,
                             operator_id=operator.id if operator else None,
                             assignee_id=operator.id if operator else None,
-                            due_date=add_working_days(opened_at.date(), category.due_days),
+                            due_at=(
+                                due := calendar.add(
+                                    opened_at, category.due_days * calendar.minutes_per_day
+                                )
+                            ),
+                            due_date=due.date(),
+                            # A wait of unknown start: the clock stops from the opening.
+                            paused_at=opened_at if status == "waiting" else None,
                             import_key=key,
                         )
                         | ({"satisfaction": satisfaction or None} if asked else {}),
@@ -912,7 +928,7 @@ class TicketsHandler:
             diffs = {
                 k: (getattr(ticket, k), v)
                 for k, v in values.items()
-                if k != "due_date" and getattr(ticket, k) != v
+                if k not in ("due_date", "due_at", "paused_at") and getattr(ticket, k) != v
             }
             if not diffs:
                 summary.changes.append(RowChange(row.line, key, "unchanged"))

@@ -32,7 +32,8 @@ from ..periods import ReportPeriod
 from ..stats.models import Activity, CityStat, UnitStat
 from ..stats.queries import Totals, district_totals, level_totals
 from ..tickets.models import Category, Ticket
-from ..timeutil import parse_month
+from ..tickets.sla import OnTime, on_time_sums
+from ..timeutil import now_local, parse_month
 from ..units.models import commune_kinds
 from ..units.periods import LevelInfo, Period, PeriodUnits, units_in
 from .models import OrgSetting
@@ -191,6 +192,8 @@ class MonthFigures:
     # Dossiers received in the period before and in the same period of the year before.
     previous_received: int | None = None
     same_period_received: int | None = None
+    # The period's tickets resolved on time or late, and still open (late as of building).
+    service_levels: OnTime | None = None
 
     @property
     def report_period(self) -> ReportPeriod:
@@ -412,6 +415,13 @@ def _support(months: tuple[str, ...]) -> dict[str, SupportFigures]:
     }
 
 
+def _service_levels(months: tuple[str, ...]) -> OnTime:
+    row = db.session.execute(
+        select(*on_time_sums(now_local())).where(Ticket.opened_month.in_(months))
+    ).one()
+    return OnTime(*(int(v or 0) for v in row))
+
+
 def _activities(months: tuple[str, ...]) -> tuple[str, ...]:
     """The other support work of each month, the months in order."""
     stmt = (
@@ -479,7 +489,7 @@ def build_month(month: str) -> MonthFigures:
 def build_period(period: ReportPeriod) -> MonthFigures:
     """Read every figure of the period's report; raise ReportError if it has no statistics.
 
-    A fixed number of queries whatever the number of months and units: 10, or 9 in a period
+    A fixed number of queries whatever the number of months and units: 11, or 10 in a period
     without districts (no district sums to read).
     """
     months = period.months
@@ -526,6 +536,7 @@ def build_period(period: ReportPeriod) -> MonthFigures:
         same_period_payment=last_year.payment if last_year else None,
         previous_received=before.received if before else None,
         same_period_received=last_year.received if last_year else None,
+        service_levels=_service_levels(months),
     )
 
 

@@ -265,9 +265,12 @@ class ReportDocument:
     blocks: tuple[Block, ...]
     signature: Signature
     keys: tuple[str, ...] = field(default_factory=tuple)  # overridable paragraphs, in order
+    # Paragraphs a supervisor removed from the report: not printed; the draft page lists them
+    # so they can be put back.
+    omitted: tuple[Block, ...] = field(default_factory=tuple)
 
     def paragraphs(self) -> dict[str, Block]:
-        return {b.key: b for b in self.blocks if b.key}
+        return {b.key: b for b in (*self.blocks, *self.omitted) if b.key}
 
     def plain_text(self) -> str:
         """Every word of the document in reading order (for tests and glyph checks)."""
@@ -320,4 +323,5 @@ class ReportDocument:
                 }
             ),
             keys=tuple(data.get("keys", ())),
+            omitted=tuple(Block(**item) for item in data.get("omitted", ())),
         )

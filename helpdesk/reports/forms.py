@@ -37,7 +37,7 @@ class SettingsForm(VersionMixin, FlaskForm):
 
 class ParagraphForm(VersionMixin, FlaskForm):
     text = TextAreaField("Nội dung đoạn", validators=[Length(max=MAX_PARAGRAPH)])
-    action = HiddenField()  # set by the pressed button: "save" or "reset"
+    action = HiddenField()  # set by the pressed button: "save", "reset" or "omit"
 
 
 class IssueForm(VersionMixin, FlaskForm):

@@ -242,7 +242,10 @@ def _describe(draft: ReportDraft | None) -> list[str]:
         if draft.signer_title or draft.signer_name
         else "",
     ]
-    lines += [f"Đoạn đã sửa: {paragraph_label(key)}" for key in draft_overrides(draft)]
+    lines += [
+        f"Đoạn {'đã bỏ' if not text else 'đã sửa'}: {paragraph_label(key)}"
+        for key, text in draft_overrides(draft).items()
+    ]
     return [line for line in lines if line]
 
 
@@ -284,9 +287,16 @@ def save_settings(
 
 
 def set_paragraph(
-    code: str, key: str, text: str | None, *, version: int | None, actor_id: int | None
+    code: str,
+    key: str,
+    text: str | None,
+    *,
+    version: int | None,
+    actor_id: int | None,
+    omit: bool = False,
 ) -> ReportDraft:
-    """Override one generated paragraph; an empty or unchanged text restores the generated one."""
+    """Override one generated paragraph; an empty or unchanged text restores the generated one.
+    ``omit``: remove the paragraph from the report (stored as an empty override)."""
     draft = _draft_for_update(code, version)
     period = ReportPeriod.parse(draft.month)
     generated = build_document(period).paragraphs()
@@ -302,7 +312,9 @@ def set_paragraph(
         raise ReportError(f"Đoạn văn dài quá {MAX_PARAGRAPH} ký tự.")
     overrides = draft_overrides(draft)
     before = overrides.get(key)
-    if not text or text == generated[key].generated:
+    if omit:
+        overrides[key] = ""
+    elif not text or text == generated[key].generated:
         overrides.pop(key, None)
     else:
         overrides[key] = text
@@ -310,12 +322,14 @@ def set_paragraph(
     db.session.flush()
     if before != overrides.get(key):
         action = "report_override" if key in overrides else "report_reset"
+        verb = "Sửa" if key in overrides else "Khôi phục"
+        if omit:
+            action, verb = "report_omit", "Bỏ"
         record(
             action,
             "report",
             period.code,
-            f"{'Sửa' if key in overrides else 'Khôi phục'} đoạn «{paragraph_label(key)}» "
-            f"báo cáo {period.label}",
+            f"{verb} đoạn «{paragraph_label(key)}» báo cáo {period.label}",
             detail={"key": key, "before": before, "after": overrides.get(key)},
             user_id=actor_id,
         )

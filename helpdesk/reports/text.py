@@ -71,6 +71,7 @@ PARAGRAPH_LABELS = {
     "s13_pending": "1.3. Đơn vị chưa thực hiện",
     "s14_population": "1.4. Cơ sở dữ liệu quốc gia về dân cư",
     "s2_support": "2. Lượt hỗ trợ",
+    "s2_on_time": "2. Giải quyết đúng hạn",
     "closing": "Câu kết",
 }
 
@@ -485,6 +486,24 @@ def support(fig: MonthFigures) -> str | None:
     return "Hỗ trợ " + "; ".join(parts) + ";"
 
 
+def on_time(fig: MonthFigures) -> str | None:
+    """One sentence: resolved, the on-time rate, and what is still open (late)."""
+    counts = fig.service_levels
+    if counts is None or not (counts.resolved or counts.unresolved):
+        return None
+    text = f"Đã giải quyết {number(counts.resolved)} yêu cầu hỗ trợ"
+    if counts.resolved:
+        text += f", đúng hạn đạt {percent(counts.on_time, counts.resolved)}"
+    if counts.unresolved:
+        text += (
+            f"; còn {number(counts.unresolved)} yêu cầu đang giải quyết, trong đó "
+            f"{number(counts.open_late)} yêu cầu quá hạn"
+            if counts.open_late
+            else f"; còn {number(counts.unresolved)} yêu cầu đang giải quyết, chưa quá hạn"
+        )
+    return text + ";"
+
+
 def closing(fig: MonthFigures) -> str:
     org = fig.organisation
     return f"{org.agency_name} kính báo cáo {org.recipient}./."
@@ -558,6 +577,7 @@ def generated_blocks(fig: MonthFigures) -> list[Block]:
 
     heading("heading", "s2")
     para("bullet", "s2_support", support(fig))
+    para("bullet", "s2_on_time", on_time(fig))
     for index, activity in enumerate(fig.activities, start=1):
         para("bullet", f"s2_activity_{index}", activity)
     para("para", "closing", closing(fig))
@@ -569,9 +589,13 @@ def compose(fig: MonthFigures, settings: ReportSettings) -> ReportDocument:
     org = fig.organisation
     period = period_of(fig)
     blocks = []
+    omitted = []
     for block in generated_blocks(fig):
         override = settings.overrides.get(block.key) if block.key else None
-        if override is not None and override.strip():
+        if override is not None and not override.strip():  # removed by the supervisor
+            omitted.append(block)
+            continue
+        if override is not None:
             block = Block(block.kind, override.strip(), block.key, block.generated, block.chart)
         blocks.append(block)
     number_text = document_number(settings.number)
@@ -601,4 +625,5 @@ def compose(fig: MonthFigures, settings: ReportSettings) -> ReportDocument:
         blocks=tuple(blocks),
         signature=signature,
         keys=tuple(b.key for b in blocks if b.key),
+        omitted=tuple(omitted),
     )

@@ -286,6 +286,7 @@ def paragraph(month: str, key: str):
                 form.text.data,
                 version=form.version.data,
                 actor_id=current_user.id,
+                omit=form.action.data == "omit",
             )
         db.session.flush()  # a conflict shows here, inside the try
     except services.StaleDraft as exc:
@@ -298,7 +299,8 @@ def paragraph(month: str, key: str):
         rollback_request()
         return _draft_page(period, 400, typed=typed, paragraph_errors={key: [str(exc)]})
     label = paragraph_label(key)
-    flash(f"Đã {'khôi phục' if reset else 'lưu'} đoạn «{label}».", "success")
+    done = "khôi phục" if reset else "bỏ" if form.action.data == "omit" else "lưu"
+    flash(f"Đã {done} đoạn «{label}».", "success")
     return redirect(url_for("reports.draft", month=period.code, _anchor=f"p-{key}"))
 
 

@@ -1,28 +1,20 @@
-"""Due dates in working days: weekends and Vietnamese public holidays do not count."""
+"""Whole working days (a report's date): the working calendar's days, hours aside."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from functools import lru_cache
+from datetime import date
 
-import holidays
-
-
-@lru_cache(maxsize=64)
-def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.country_holidays("VN", years=year).keys())
+from ..workcal.services import current_calendar
 
 
 def is_working_day(day: date) -> bool:
-    return day.weekday() < 5 and day not in _holidays(day.year)
+    return current_calendar().is_working_day(day)
 
 
 def add_working_days(start: date, days: int) -> date:
     """Return the date ``days`` working days after ``start`` (``start`` itself not counted)."""
+    calendar = current_calendar()
     current = start
-    remaining = max(days, 0)
-    while remaining:
-        current += timedelta(days=1)
-        if is_working_day(current):
-            remaining -= 1
+    for _ in range(max(days, 0)):
+        current = calendar.next_working_day(current)
     return current

@@ -14,9 +14,11 @@ from .queries import (
     OPEN_STATUSES,
     TicketFilter,
     filtered_tickets,
+    moment_of,
     sorted_tickets,
     with_list_relations,
 )
+from .sla import is_late
 
 HEADERS = (
     "Mã yêu cầu",
@@ -41,7 +43,7 @@ HEADERS = (
 
 
 def export_row(ticket: Ticket, today: date) -> list[Any]:
-    overdue = bool(ticket.due_date and ticket.due_date < today and ticket.status in OPEN_STATUSES)
+    overdue = ticket.status in OPEN_STATUSES and is_late(ticket, moment_of(today))
     return [
         ticket.ref,
         ticket.opened_at,
@@ -56,7 +58,7 @@ def export_row(ticket: Ticket, today: date) -> list[Any]:
         STATUS_LABELS.get(ticket.status, ticket.status),
         ticket.operator.full_name if ticket.operator else None,
         ticket.assignee.full_name if ticket.assignee else None,
-        ticket.due_date,
+        ticket.due_at,
         "Có" if overdue else "",
         ticket.forwarded_unit.display if ticket.forwarded_unit else None,
         ticket.resolved_at,

@@ -292,6 +292,18 @@ class ForwardForm(VersionedForm):
             raise ValidationError("Chọn đơn vị nhận.")
 
 
+class PromiseForm(VersionedForm):
+    """A late ticket's promised date and progress note (needed to keep working it)."""
+
+    promised_at = LocalDateTimeField("Hẹn xử lý xong lúc", validators=[Optional()])
+    progress_note = TextAreaField(
+        "Tiến độ",
+        validators=[Length(max=2000, message="Tối đa 2.000 ký tự.")],
+        filters=[_strip],
+        render_kw=ANSWERS,
+    )
+
+
 class NoteForm(FlaskForm):
     text = TextAreaField(
         "Ghi chú nội bộ",

@@ -25,10 +25,11 @@ CHANNEL_LABELS = {
     "web": "Cổng thông tin",
     "other": "Khác",
 }
-STATUSES = ("open", "in_progress", "forwarded", "resolved", "closed")
+STATUSES = ("open", "in_progress", "waiting", "forwarded", "resolved", "closed")
 STATUS_LABELS = {
     "open": "Mới",
     "in_progress": "Đang xử lý",
+    "waiting": "Chờ người yêu cầu",
     "forwarded": "Đã chuyển đơn vị",
     "resolved": "Đã giải quyết",
     "closed": "Đã đóng",
@@ -53,6 +54,8 @@ class Category(db.Model):
     report_phrase: Mapped[str] = mapped_column(String(300))
     position: Mapped[int] = mapped_column(default=0)
     due_days: Mapped[int] = mapped_column(default=3)  # working days to resolve
+    # Working minutes to a first response (taken in hand, forwarded, answered); none: no target.
+    response_minutes: Mapped[int | None]
     active: Mapped[bool] = mapped_column(default=True)
 
 
@@ -107,7 +110,8 @@ class Ticket(db.Model):
     __tablename__ = "tickets"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('open', 'in_progress', 'forwarded', 'resolved', 'closed')", name="status"
+            "status IN ('open', 'in_progress', 'waiting', 'forwarded', 'resolved', 'closed')",
+            name="status",
         ),
         CheckConstraint("audience IN ('citizen', 'agency')", name="audience"),
         CheckConstraint(
@@ -142,7 +146,20 @@ class Ticket(db.Model):
     resolution_note: Mapped[str | None] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    due_date: Mapped[date | None] = mapped_column(index=True)
+    due_date: Mapped[date | None] = mapped_column(index=True)  # the day of due_at
+    # Service level (tickets.sla): the moment it must be resolved, in working time from
+    # opened_at; time spent waiting for the caller (status "waiting", since paused_at) is added
+    # back as paused_minutes when the wait ends. A late ticket is worked on under a promise.
+    due_at: Mapped[datetime | None] = mapped_column(index=True)
+    response_due_at: Mapped[datetime | None]
+    responded_at: Mapped[datetime | None]
+    paused_at: Mapped[datetime | None]
+    paused_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
+    promised_at: Mapped[datetime | None]
+    progress_note: Mapped[str | None] = mapped_column(Text)
+    # When it was last forwarded, and the unit's own due time from then.
+    forwarded_at: Mapped[datetime | None]
+    unit_due_at: Mapped[datetime | None]
     satisfaction: Mapped[str | None] = mapped_column(String(12))  # SATISFACTIONS, or not asked
     # A duplicate (another call about the same matter) closed into the ticket it repeats: still
     # one contact (lượt) in every count, never again an open or late request. merged_status is

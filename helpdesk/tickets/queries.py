@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
@@ -22,14 +22,14 @@ from sqlalchemy.orm import joinedload
 from ..auth.models import User
 from ..extensions import db
 from ..textutil import nfc
-from ..timeutil import month_bounds, parse_month, today_local
+from ..timeutil import month_bounds, now_local, parse_month, today_local
 from ..units.models import LEVEL_LABELS, LEVELS, Unit
 from ..units.periods import units_in
 from .fulltext import word_search, words_of
 from .models import AUDIENCES, CHANNELS, STATUSES, Category, Ticket
 from .normalize import phone_prefix
 
-OPEN_STATUSES = ("open", "in_progress", "forwarded")
+OPEN_STATUSES = ("open", "in_progress", "waiting", "forwarded")
 DONE_STATUSES = ("resolved", "closed")
 SORTS = {
     "opened_at": Ticket.opened_at,
@@ -323,9 +323,18 @@ def _unit_in(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return Ticket.unit_id.in_(ids) if ids else false()
 
 
-def overdue_condition(today: date) -> ColumnElement[bool]:
-    """Past its due date and not yet resolved."""
-    return and_(Ticket.due_date < today, Ticket.status.in_(OPEN_STATUSES))
+def moment_of(today: date | None) -> datetime:
+    """ "Now" for a list as of ``today``: this very minute today, the start of another day."""
+    if today is None or today == today_local():
+        return now_local()
+    return datetime.combine(today, time())
+
+
+def overdue_condition(today: date | None) -> ColumnElement[bool]:
+    """Past its due time and not yet resolved (waiting: already late when the wait began)."""
+    from .sla import late_open_condition
+
+    return late_open_condition(moment_of(today))
 
 
 def filtered_tickets(params: TicketFilter | Mapping[str, Any], today: date | None = None) -> Select:

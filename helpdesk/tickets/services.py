@@ -20,11 +20,11 @@ from ..formatting import short_date
 from ..periods import PeriodError, ReportPeriod
 from ..reports.models import IssuedReport
 from ..textutil import fold, nfc
-from ..timeutil import month_of, today_local
+from ..timeutil import month_of, now_local, today_local
 from ..units.models import Unit
 from ..units.periods import CodeIndex, UnitNotFound, ended_message, not_yet_message
 from ..units.services import AmbiguousUnit, match_unit_name, search_units
-from .duedates import add_working_days
+from . import sla
 from .models import (
     CHANNEL_LABELS,
     SATISFACTION_LABELS,
@@ -38,14 +38,16 @@ from .normalize import format_phone
 
 # Which status a ticket may move to from each status. "open" from resolved/closed is a reopen;
 # "forwarded" is reached through forward_ticket (it needs a unit).
+# "waiting" (for the caller) stops the service-level clock until the ticket leaves it.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "open": ("in_progress", "resolved", "closed"),
-    "in_progress": ("resolved", "closed"),
-    "forwarded": ("in_progress", "resolved", "closed"),
+    "open": ("in_progress", "waiting", "resolved", "closed"),
+    "in_progress": ("waiting", "resolved", "closed"),
+    "waiting": ("in_progress", "resolved", "closed"),
+    "forwarded": ("in_progress", "waiting", "resolved", "closed"),
     "resolved": ("closed", "open"),
     "closed": ("open",),
 }
-FORWARDABLE = ("open", "in_progress", "forwarded")
+FORWARDABLE = ("open", "in_progress", "waiting", "forwarded")
 FIELD_LABELS = {
     "opened_at": "Thời điểm tiếp nhận",
     "channel": "Kênh",
@@ -57,6 +59,8 @@ FIELD_LABELS = {
     "summary": "Nội dung",
     "details": "Chi tiết",
     "due_date": "Hạn xử lý",
+    "due_at": "Hạn xử lý",
+    "promised_at": "Ngày hẹn xử lý",
     "assignee": "Người xử lý",
     "forwarded_unit": "Chuyển tới đơn vị",
     "resolution_note": "Kết quả giải quyết",
@@ -129,9 +133,45 @@ def counter_value(month: str) -> int:
     return db.session.scalar(select(TicketCounter.last).where(TicketCounter.month == month)) or 0
 
 
-def due_date_for(opened_at: datetime, category: Category):
-    """The category's working days after the day the request came in."""
-    return add_working_days(opened_at.date(), category.due_days)
+LATE_MESSAGE = (
+    "Yêu cầu đã quá hạn: ghi ngày hẹn xử lý và tiến độ trước khi xử lý tiếp "
+    "(ghi chú và giải quyết, đóng thì không cần)."
+)
+
+
+def require_promise(ticket: Ticket, now: datetime) -> None:
+    """Refuse to keep working a late ticket without a promised date still ahead."""
+    if sla.needs_promise(ticket, now):
+        raise TicketError(LATE_MESSAGE, "promised_at")
+
+
+def promise_ticket(
+    ticket: Ticket,
+    promised_at: datetime | None,
+    note: str | None,
+    actor: User,
+    expected_version: int | None,
+    seen_event_id: int | None,
+    now: datetime,
+) -> None:
+    """Record a promised date and a progress note (required to keep working a late ticket)."""
+    check_version(ticket, expected_version, seen_event_id)
+    note = (nfc(note) or "").strip()
+    if ticket.status not in sla.UNRESOLVED:
+        raise TicketError("Yêu cầu đã giải quyết; không cần hẹn.", "promised_at")
+    if promised_at is None:
+        raise TicketError("Nhập ngày giờ hẹn xử lý (dd/mm/yyyy hh:mm).", "promised_at")
+    if promised_at <= now:
+        raise TicketError("Ngày hẹn phải sau thời điểm hiện tại.", "promised_at")
+    if promised_at.year > now.year + 1:
+        raise TicketError("Ngày hẹn quá xa (tối đa đến hết năm sau).", "promised_at")
+    if not note:
+        raise TicketError("Ghi tiến độ: đã làm gì, còn chờ gì.", "progress_note")
+    _change(ticket, actor.id, "promised_at", ticket.promised_at, promised_at)
+    ticket.promised_at = promised_at
+    ticket.progress_note = note
+    _event(ticket, actor.id, "promise", note=note)
+    db.session.flush()
 
 
 # -- units typed by name or code ---------------------------------------------------------------
@@ -230,7 +270,7 @@ def _show(field: str, value: Any) -> str | None:
         return SATISFACTION_LABELS.get(value, value)
     if field == "requester_phone":
         return format_phone(value)
-    if field in ("opened_at", "due_date"):
+    if field in ("opened_at", "due_date", "due_at", "promised_at"):
         return short_date(value)
     if isinstance(value, Category):
         return value.label
@@ -433,10 +473,10 @@ def create_ticket(
         status="open",
         operator_id=actor_id,
         assignee_id=actor_id,
-        due_date=due_date_for(opened_at, category),
         resolution_note=values.resolution_note,
         satisfaction=values.satisfaction,
     )
+    sla.set_due_times(ticket)
     db.session.add(ticket)
     _event(ticket, actor_id, "created", at=now, note=CHANNEL_LABELS.get(values.channel))
     if close:
@@ -444,6 +484,7 @@ def create_ticket(
         ticket.status = "closed"
         ticket.resolved_at = opened_at
         ticket.closed_at = max(now, opened_at)
+        ticket.responded_at = opened_at
         _event(ticket, actor_id, "status", at=now, field="status", old_value="open",
                new_value="closed", note="Trả lời ngay trong cuộc gọi.")  # fmt: skip
     if issued:
@@ -506,13 +547,15 @@ def update_ticket(
         _change(ticket, actor_id, "unit", ticket.unit, values.unit)
         ticket.unit = values.unit
         changed.append("unit")
+    if set(changed) - {"satisfaction"}:  # recording how the caller felt is not working it
+        require_promise(ticket, now)
     if "opened_at" in changed:
         ticket.opened_month = month_of(opened_at)
     if "opened_at" in changed or "category" in changed:
-        due = due_date_for(opened_at, values.category)
-        if due != ticket.due_date:
-            _change(ticket, actor_id, "due_date", ticket.due_date, due)
-            ticket.due_date = due
+        old_due = ticket.due_at
+        sla.set_due_times(ticket)
+        if old_due != ticket.due_at:
+            _change(ticket, actor_id, "due_at", old_due, ticket.due_at)
     if issued:
         _issued_record(ISSUED_CHANGE, ticket, issued, reason, actor_id, counted)
     if changed:
@@ -556,7 +599,17 @@ def change_status(
         raise TicketError("Ghi lý do mở lại.", "note")
     if target == "resolved" and not (note or ticket.resolution_note):
         raise TicketError("Ghi kết quả giải quyết.", "note")
+    if target not in ("resolved", "closed"):
+        require_promise(ticket, now)
+    if target == "waiting" and not note:
+        raise TicketError("Ghi người yêu cầu cần gửi hoặc làm gì.", "note")
     old = ticket.status
+    if old == "waiting":
+        sla.stop_waiting(ticket, now)
+    elif target == "waiting":
+        sla.start_waiting(ticket, now)
+    if not reopening:
+        sla.mark_responded(ticket, now)
     if target in ("resolved", "closed"):
         if note:
             if (ticket.resolution_note or None) != note:
@@ -583,6 +636,7 @@ def assign_ticket(
     actor: User,
     expected_version: int | None,
     seen_event_id: int | None,
+    now: datetime | None = None,
 ) -> None:
     """Give the ticket to someone. Operators may only take unassigned tickets (or their own)."""
     check_version(ticket, expected_version, seen_event_id)
@@ -590,6 +644,7 @@ def assign_ticket(
         taking = assignee is not None and assignee.id == actor.id
         if not taking or ticket.assignee_id not in (None, actor.id):
             raise TicketForbidden("Chỉ giám sát viên được giao lại yêu cầu cho người khác.")
+    require_promise(ticket, now or now_local())
     if assignee is not None and not assignee.active:
         raise TicketError(f"{assignee.full_name} đã bị khóa.", "assignee")
     new_id = assignee.id if assignee else None
@@ -598,6 +653,10 @@ def assign_ticket(
     _change(ticket, actor.id, "assignee", ticket.assignee, assignee)
     ticket.assignee = assignee
     db.session.flush()
+    if assignee is not None and assignee.id != actor.id:
+        from ..mail.notify import notify_assigned
+
+        notify_assigned(ticket, assignee, actor)
 
 
 def forward_ticket(
@@ -607,9 +666,13 @@ def forward_ticket(
     actor: User,
     expected_version: int | None,
     seen_event_id: int | None,
+    now: datetime | None = None,
 ) -> None:
-    """Send the request to the unit that holds the dossier and follow it up."""
+    """Send the request to the unit that holds the dossier and follow it up: the unit's staff
+    are told by e-mail, and the unit's own due time starts now."""
     check_version(ticket, expected_version, seen_event_id)
+    now = now or now_local()
+    require_promise(ticket, now)
     if ticket.status not in FORWARDABLE:
         raise TicketError(
             f"Yêu cầu “{STATUS_LABELS[ticket.status]}” không chuyển được; hãy mở lại trước.",
@@ -619,10 +682,17 @@ def forward_ticket(
         _change(ticket, actor.id, "forwarded_unit", ticket.forwarded_unit, unit)
         ticket.forwarded_unit = unit
     old = ticket.status
+    if old == "waiting":
+        sla.stop_waiting(ticket, now)
+    sla.mark_responded(ticket, now)
+    sla.set_unit_due(ticket, now)
     ticket.status = "forwarded"
     _event(ticket, actor.id, "status", field="status", old_value=old, new_value="forwarded",
            note=(nfc(note) or "").strip() or None)  # fmt: skip
     db.session.flush()
+    from ..mail.notify import notify_forwarded
+
+    notify_forwarded(ticket, unit, actor)
 
 
 def add_note(ticket: Ticket, text: str, actor_id: int | None) -> TicketEvent:

@@ -18,7 +18,7 @@ from flask import (
 )
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -30,7 +30,7 @@ from ..formsutil import ActionForm, choices
 from ..timeutil import now_local, today_local
 from ..transaction import rollback_request
 from ..units.models import Unit
-from . import bp
+from . import bp, sla
 from .exporting import export_tickets
 from .forms import (
     SATISFACTION_KEYS,
@@ -38,6 +38,7 @@ from .forms import (
     ForwardForm,
     MergeForm,
     NoteForm,
+    PromiseForm,
     TicketEditForm,
     TicketForm,
     TransitionForm,
@@ -89,6 +90,7 @@ from .services import (
     issued_months_of,
     last_unit_and_dossier,
     month_words,
+    promise_ticket,
     update_ticket,
 )
 
@@ -442,8 +444,10 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
     if issued and current_user.has_role("supervisor"):
         edit.show_reason = True
     stale = forms.get("stale")
+    now = now_local()
     if stale is not None:
         _refresh_versions(ticket, edit, forms.get("transition"), forms.get("assign"))
+        _refresh_versions(ticket, forms.get("promise"))
         _refresh_versions(ticket, forms.get("forward"), forms.get("merge"), forms.get("unmerge"))
     return (
         render_template(
@@ -455,6 +459,10 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
             assign=assign,
             forward=forms.get("forward") or ForwardForm(prefix="fw", formdata=None, data=version),
             note_form=forms.get("note") or NoteForm(prefix="nt", formdata=None),
+            promise=forms.get("promise") or PromiseForm(prefix="pr", formdata=None, data=version),
+            due=sla.due_state(ticket, now),
+            needs_promise=sla.needs_promise(ticket, now),
+            unit_late=sla.is_unit_late(ticket, now),
             merge=forms.get("merge") or MergeForm(prefix="mg", formdata=None, data=version),
             unmerge=forms.get("unmerge") or UnmergeForm(prefix="um", formdata=None, data=version),
             merged=merged_into_me(ticket),
@@ -588,7 +596,9 @@ def assign(ticket_id: int):
         ticket_id,
         form,
         "assign",
-        lambda: assign_ticket(ticket, person, current_user, form.version.data, form.seen.data),
+        lambda: assign_ticket(
+            ticket, person, current_user, form.version.data, form.seen.data, now_local()
+        ),
         form.assignee,
     )
     if refused:
@@ -610,13 +620,81 @@ def forward(ticket_id: int):
         form,
         "forward",
         lambda: forward_ticket(
-            ticket, form._unit, form.note.data, current_user, form.version.data, form.seen.data
+            ticket,
+            form._unit,
+            form.note.data,
+            current_user,
+            form.version.data,
+            form.seen.data,
+            now_local(),
         ),
         form.unit,
     )
     if refused:
         return refused
     flash(f"{ticket.ref}: đã chuyển tới {form._unit.display}.", "success")
+    return redirect(url_for("tickets.detail", ticket_id=ticket_id))
+
+
+DEADLINE_ROWS = 200
+
+
+@bp.route("/han-xu-ly")
+@role_required("supervisor")
+def deadlines():
+    """The supervisors' queue: late requests, those due soon, and units late to answer."""
+    now = now_local()
+    options = (
+        joinedload(Ticket.assignee),
+        joinedload(Ticket.forwarded_unit),
+        joinedload(Ticket.unit),
+    )
+    sections = []
+    for key, title, condition, order in (
+        ("late", "Quá hạn", sla.late_open_condition(now), Ticket.due_at),
+        ("soon", "Sắp đến hạn", sla.due_soon_condition(now), Ticket.due_at),
+        (
+            "unit",
+            "Đơn vị quá hạn trả lời",
+            (Ticket.status == "forwarded") & (Ticket.unit_due_at < now),
+            Ticket.unit_due_at,
+        ),
+    ):
+        stmt = select(Ticket).where(condition)
+        total = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+        rows = db.session.scalars(
+            stmt.options(*options).order_by(order, Ticket.id).limit(DEADLINE_ROWS)
+        ).all()
+        sections.append({"key": key, "title": title, "total": total, "tickets": rows})
+    return render_template("tickets/deadlines.html", sections=sections, now=now)
+
+
+@bp.route("/<int:ticket_id>/hen", methods=["POST"])
+@role_required("operator")
+def promise(ticket_id: int):
+    """A promised date and a progress note: what a late ticket needs to be worked on."""
+    ticket = _load(ticket_id)
+    form = PromiseForm(prefix="pr")
+    if not form.validate():
+        return _render_detail(ticket, 400, promise=form)
+    _, refused = _run(
+        ticket_id,
+        form,
+        "promise",
+        lambda: promise_ticket(
+            ticket,
+            form.promised_at.data,
+            form.progress_note.data,
+            current_user,
+            form.version.data,
+            form.seen.data,
+            now_local(),
+        ),
+        form.progress_note,
+    )
+    if refused:
+        return refused
+    flash(f"{ticket.ref}: đã ghi ngày hẹn {form.promised_at.data:%H:%M %d/%m/%Y}.", "success")
     return redirect(url_for("tickets.detail", ticket_id=ticket_id))
 
 

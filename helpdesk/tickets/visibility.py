@@ -1,21 +1,31 @@
 """Which tickets a user may see: one rule for the pages, the exports and the API.
 
-Operators, supervisors and admins see every ticket. (Unit staff, bound to units, will see only
-the tickets forwarded to their units: the service-levels work fills that rule in here.)
+Operators, supervisors and admins see every ticket. Unit staff (cán bộ đơn vị), bound to one
+or more units, see only the tickets forwarded to their units.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Select
+from sqlalchemy import Select, false, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..auth.models import User
+from ..auth.models import User, UserUnit
+from ..extensions import db
 from .models import Ticket
+
+
+def unit_ids_of(user: User) -> list[int]:
+    return list(db.session.scalars(select(UserUnit.unit_id).where(UserUnit.user_id == user.id)))
 
 
 def ticket_scope(user: User) -> ColumnElement[bool] | None:
     """A condition on ``Ticket`` limiting what ``user`` may see, or None for every ticket."""
-    return None
+    if user.has_role("operator"):
+        return None
+    if user.role == "unit_staff":
+        units = select(UserUnit.unit_id).where(UserUnit.user_id == user.id)
+        return Ticket.forwarded_unit_id.in_(units)
+    return false()
 
 
 def scoped(stmt: Select, user: User) -> Select:
@@ -26,4 +36,8 @@ def scoped(stmt: Select, user: User) -> Select:
 
 def can_see(user: User, ticket: Ticket) -> bool:
     """True if ``user`` may open ``ticket`` (its page, its API record, its timeline)."""
-    return ticket_scope(user) is None
+    if user.has_role("operator"):
+        return True
+    if user.role == "unit_staff" and ticket.forwarded_unit_id is not None:
+        return ticket.forwarded_unit_id in unit_ids_of(user)
+    return False

@@ -1,0 +1,1 @@
+"""E-mail notifications through an outbox: rows saved with the change, sent by a worker."""
