@@ -16,6 +16,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -69,7 +70,7 @@ class UserEditForm(FlaskForm):
 
     def validate_units(self, field):
         if self.role.data == "unit_staff" and not field.data:
-            raise ValueError("Chọn ít nhất một đơn vị cho cán bộ đơn vị.")
+            raise ValidationError("Chọn ít nhất một đơn vị cho cán bộ đơn vị.")
 
 
 class PasswordResetForm(FlaskForm):
