@@ -36,7 +36,58 @@ PAGES = [
     ("report-draft.png", "thang.vd", "Thang-Demo-2023", "/bao-cao/2023-09", False),
     ("admin-users.png", "admin", "Admin-Demo-2023", "/quan-tri/nguoi-dung", False),
     ("admin-answers.png", "admin", "Admin-Demo-2023", "/quan-tri/cau-tra-loi", False),
+    ("deadlines.png", "thang.vd", "Thang-Demo-2023", "/yeu-cau/han-xu-ly", False),
+    ("dashboard-on-time.png", "thang.vd", "Thang-Demo-2023", "/tong-hop/2025-08", False),
+    ("ticket-late.png", "thang.vd", "Thang-Demo-2023", "LATE_TICKET", False),
+    ("unit-inbox.png", "lan.ptt", "Lan-Demo-2025", "/yeu-cau-chuyen-den/", False),
+    ("admin-calendar.png", "admin", "Admin-Demo-2023", "/quan-tri/lich-lam-viec?nam=2026", False),
 ]
+
+
+def seed_today(app) -> str:
+    """Today's work beside the demo's old months: the announced Tết 2026 days off, requests
+    logged this morning (in time, one due soon) and one forwarded to phường Lê Chân, whose
+    staff member is a demo user. Returns the path of a late request's page."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from helpdesk.auth.models import User
+    from helpdesk.extensions import db
+    from helpdesk.tickets.models import Category, Ticket
+    from helpdesk.tickets.services import TicketValues, create_ticket, forward_ticket
+    from helpdesk.timeutil import now_local
+    from helpdesk.units.models import Unit
+    from helpdesk.workcal.services import add_change
+
+    with app.app_context():
+        add_change(date(2026, 2, 14), date(2026, 2, 22), "off", "Nghỉ Tết Nguyên đán Bính Ngọ")
+        add_change(date(2026, 4, 25), date(2026, 4, 25), "work", "Làm bù ngày 27/4 (thứ Hai)")
+        hoa = db.session.scalar(select(User).where(User.username == "hoa.nt"))
+        by_code = {c.code: c for c in db.session.scalars(select(Category))}
+        now = now_local()
+        ward = db.session.scalar(select(Unit).where(Unit.code == "11383"))
+        made = []
+        for hours, code, summary in (
+            (30, "account_registration", "Không nhận được mã OTP khi đăng ký tài khoản"),
+            (5, "dossier_status", "Hỏi tiến độ hồ sơ đăng ký hộ kinh doanh"),
+            (1, "late_dossier", "Phản ánh hồ sơ chứng thực quá hẹn"),
+        ):
+            opened = now - timedelta(hours=hours)
+            values = TicketValues(
+                category=by_code[code], opened_at=opened, summary=summary,
+                requester_phone="0912345678", unit=ward,
+            )  # fmt: skip
+            made.append(create_ticket(values, hoa.id, close=False, now=opened))
+        db.session.flush()
+        forward_ticket(made[-1], ward, "Nhờ phường kiểm tra", hoa, made[-1].version, None, now)
+        late = db.session.scalar(
+            select(Ticket)
+            .where(Ticket.status == "open", Ticket.opened_month == "2025-08")
+            .order_by(Ticket.id)
+        )
+        db.session.commit()
+        return f"/yeu-cau/{late.id}"
 
 
 def main() -> int:
@@ -55,6 +106,7 @@ def main() -> int:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, (result.output, result.exception)
+    late_ticket = seed_today(app)
     pdf = tmp / "report.pdf"
     result = runner.invoke(
         args=[
@@ -119,14 +171,19 @@ def main() -> int:
                     page.get_by_role("button", name="Xác nhận").click()
                     page.wait_for_load_state("networkidle")
                 contexts[user].signed_in = True
-            page.goto(base + path)
+            page.goto(base + (late_ticket if path == "LATE_TICKET" else path))
             page.wait_for_load_state("networkidle")
             if name == "quick-entry.png":  # a repeat caller: history and the open request
                 page.get_by_label("Số điện thoại").type("0395 063 080")
                 page.locator("#caller-history .duplicates").wait_for()
-            if name == "dashboard-satisfaction.png":
-                page.locator("#h-satisfaction").scroll_into_view_if_needed()
-                page.locator("#h-satisfaction").locator("xpath=..").screenshot(path=str(OUT / name))
+            sections = {
+                "dashboard-satisfaction.png": "#h-satisfaction",
+                "dashboard-on-time.png": "#h-on-time",
+            }
+            if name in sections:
+                heading = page.locator(sections[name])
+                heading.scroll_into_view_if_needed()
+                heading.locator("xpath=..").screenshot(path=str(OUT / name))
             else:
                 page.screenshot(path=str(OUT / name), full_page=full)
             page.close()

@@ -38,3 +38,36 @@ def test_upgrading_to_unit_lifetimes_leaves_units_open_ended(demo_app):
     assert db.session.scalar(lifetimes) == 0
     assert db.session.scalar(sa.text("SELECT count(*) FROM unit_successors")) == 0
     assert _counts()["units"] == len(before)
+
+
+def test_the_service_levels_migration_keeps_tickets_their_events_and_word_search(demo_app):
+    """0011 rebuilds `tickets` on SQLite (a CHECK cannot be altered there): every row, every
+    timeline entry and the word index's triggers survive; old tickets get a due time."""
+    from helpdesk.tickets.queries import TicketFilter, filtered_tickets
+
+    before = _counts()
+    search = select_count = sa.select(sa.func.count()).select_from(
+        filtered_tickets(TicketFilter(q="khai sinh")).subquery()
+    )
+    found = db.session.scalar(search)
+    assert found > 0
+    db.session.remove()
+    downgrade(revision="0010_answers_satisfaction")
+    upgrade()
+    db.session.remove()
+    assert _counts() == before
+    assert db.session.scalar(select_count) == found
+    missing = sa.text("SELECT count(*) FROM tickets WHERE due_date IS NOT NULL AND due_at IS NULL")
+    assert db.session.scalar(missing) == 0
+    # The new status is accepted, and a new ticket is found by its words (triggers in place).
+    first = db.session.scalar(sa.text("SELECT min(id) FROM tickets"))
+    db.session.execute(
+        sa.text("UPDATE tickets SET status = 'waiting', summary = 'xyzzy kiểm thử', "
+                "search_text = 'xyzzy kiem thu' WHERE id = :id"),
+        {"id": first},
+    )  # fmt: skip
+    db.session.commit()
+    words = sa.select(sa.func.count()).select_from(
+        filtered_tickets(TicketFilter(q="xyzzy")).subquery()
+    )
+    assert db.session.scalar(words) == 1

@@ -128,3 +128,11 @@ def test_between_splits_at_any_point(cal, a, b):
     total = cal.between(lo, hi)
     assert total == cal.between(lo, middle) + cal.between(middle, hi)
     assert total <= ((hi.date() - lo.date()).days + 1) * DAY
+
+
+@settings(max_examples=100, deadline=None)
+@given(calendars, st.dates(date(2023, 1, 1), date(2027, 12, 31)), st.integers(0, 900))
+def test_working_days_over_years_counts_day_by_day(cal, first, span):
+    stop = first + timedelta(days=span)
+    by_day = sum(cal.is_working_day(first + timedelta(days=n)) for n in range(span))
+    assert cal.working_days(first, stop) == by_day

@@ -6,7 +6,8 @@ import re
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from flask import current_app, has_app_context
+from sqlalchemy import delete, func, select
 
 from ..audit import record
 from ..auth.models import ROLES, User
@@ -33,6 +34,9 @@ from .reader import Table
 LEVEL_NAMES = {"department": "Sở, ngành", "district": "quận, huyện", "commune": "xã, phường"}
 CODE_RE = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+# Worked out from the other columns when a ticket is added; a re-import leaves them alone.
+SCHEDULE = ("due_date", "due_at", "paused_at", "forwarded_unit_id", "forwarded_at", "unit_due_at")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
 
 def _rows(table: Table, ctx: ImportContext):
@@ -570,11 +574,20 @@ class AnswersHandler:
 
 
 class UsersHandler:
-    columns = {"username": True, "full_name": True, "role": True}
+    # email: where notifications go; units: for unit staff, the codes of the units they answer
+    # for, ``|``-separated (units that exist today). A column the file lacks keeps what is stored.
+    columns = {"username": True, "full_name": True, "role": True, "email": False, "units": False}
 
     def stage(self, table: Table, ctx: ImportContext, summary: FileSummary, report) -> None:
+        from ..auth.models import UserUnit
+        from ..timeutil import today_local
+        from ..units.periods import CodeIndex, UnitNotFound
+
         existing = {u.username: u for u in db.session.scalars(select(User))}
+        units = CodeIndex.load() if "units" in table.headers else None
+        today = today_local()
         seen: dict = {}
+        bindings: list[tuple[User, list[int]]] = []
         for row in _rows(table, ctx):
             username = row.text("username", required=True, max_len=64)
             if username:
@@ -583,19 +596,34 @@ class UsersHandler:
                     row.error("username", f"'{username}': chữ thường không dấu, số, '.', '-', '_'")
             full_name = row.text("full_name", required=True, max_len=120)
             role = row.choice("role", ROLES)
+            email = row.text("email", max_len=254) if "email" in table.headers else None
+            if email and not EMAIL_RE.match(email):
+                row.error("email", f"'{email}' không phải địa chỉ email")
+            unit_ids: list[int] = []
+            if units is not None:
+                for code in [c.strip() for c in row.raw("units").split("|") if c.strip()]:
+                    try:
+                        unit_ids.append(units.on(code, today).id)
+                    except (UnitNotFound, ValueError) as exc:
+                        row.error("units", f"đơn vị {code}: {exc}")
+                if role == "unit_staff" and not unit_ids and row.ok:
+                    row.error("units", "cán bộ đơn vị cần ít nhất một đơn vị")
             if username and not _first_seen(row, seen, username, "username", username):
                 continue
             if row.ok:
-                upsert(
-                    ctx,
-                    summary,
-                    row.line,
-                    username,
-                    existing.get(username),
-                    User,
-                    {"username": username, "full_name": full_name, "role": role},
-                    "user",
+                values = {"username": username, "full_name": full_name, "role": role}
+                if "email" in table.headers:
+                    values["email"] = email or None
+                user = upsert(
+                    ctx, summary, row.line, username, existing.get(username), User, values, "user"
                 )
+                if units is not None:
+                    bindings.append((user, unit_ids if role == "unit_staff" else []))
+        if bindings:
+            db.session.flush()
+            for user, ids in bindings:
+                db.session.execute(delete(UserUnit).where(UserUnit.user_id == user.id))
+                db.session.add_all(UserUnit(user_id=user.id, unit_id=i) for i in sorted(set(ids)))
 
 
 class UnitStatsHandler:
@@ -806,6 +834,7 @@ class TicketsHandler:
         categories = {c.code: c for c in db.session.scalars(select(Category))}
         users = {u.username: u for u in db.session.scalars(select(User))}
         calendar = current_calendar()
+        unit_days = current_app.config.get("UNIT_DUE_DAYS", 5) if has_app_context() else 5
         seen: dict = {}
         parsed = []
         asked = "satisfaction" in table.headers
@@ -886,6 +915,14 @@ class TicketsHandler:
                             due_date=due.date(),
                             # A wait of unknown start: the clock stops from the opening.
                             paused_at=opened_at if status == "waiting" else None,
+                            # Forwarded, in a file: to the unit concerned, when it came in.
+                            forwarded_unit_id=(unit.id if unit and status == "forwarded" else None),
+                            forwarded_at=opened_at if unit and status == "forwarded" else None,
+                            unit_due_at=(
+                                calendar.add(opened_at, unit_days * calendar.minutes_per_day)
+                                if unit and status == "forwarded"
+                                else None
+                            ),
                             import_key=key,
                         )
                         | ({"satisfaction": satisfaction or None} if asked else {}),
@@ -928,7 +965,7 @@ class TicketsHandler:
             diffs = {
                 k: (getattr(ticket, k), v)
                 for k, v in values.items()
-                if k not in ("due_date", "due_at", "paused_at") and getattr(ticket, k) != v
+                if k not in SCHEDULE and getattr(ticket, k) != v
             }
             if not diffs:
                 summary.changes.append(RowChange(row.line, key, "unchanged"))

@@ -51,6 +51,10 @@ def public_holidays(year: int) -> dict[date, str]:
     return dict(holidays.country_holidays("VN", years=year).items())
 
 
+def _day_index(day: date) -> int:
+    return day.timetuple().tm_yday - 1
+
+
 def _at(day: date, minute: int) -> datetime:
     return datetime.combine(day, time()) + timedelta(minutes=minute)
 
@@ -125,20 +129,54 @@ class WorkCalendar:
                 day = self.next_working_day(day)
             moment = _at(day, self.periods[0][0])
 
+    def _within_day(self, day: date, start: datetime, end: datetime) -> timedelta:
+        total = timedelta()
+        if self.is_working_day(day):
+            for begin, finish in self.periods:
+                lo = max(start, _at(day, begin))
+                hi = min(end, _at(day, finish))
+                if hi > lo:
+                    total += hi - lo
+        return total
+
+    def working_days(self, first: date, stop: date) -> int:
+        """Working days from ``first`` up to ``stop`` (not counted). A running count is kept per
+        year, so dates years apart cost a lookup per year, not a step per day."""
+        if stop <= first:
+            return 0
+        if first.year == stop.year:
+            counts = self._year_counts(first.year)
+            return counts[_day_index(stop)] - counts[_day_index(first)]
+        head = self._year_counts(first.year)
+        total = head[-1] - head[_day_index(first)]
+        for year in range(first.year + 1, stop.year):
+            total += self._year_counts(year)[-1]
+        return total + self._year_counts(stop.year)[_day_index(stop)]
+
+    def _year_counts(self, year: int) -> list[int]:
+        """counts[i]: working days of ``year`` before its day i (0-based); counts[-1]: all."""
+        cache = self.__dict__.setdefault("_counts", {})
+        if year not in cache:
+            counts, n, day = [], 0, date(year, 1, 1)
+            while day.year == year:
+                counts.append(n)
+                n += self.is_working_day(day)
+                day += timedelta(days=1)
+            counts.append(n)
+            cache[year] = counts
+        return cache[year]
+
     def between(self, start: datetime, end: datetime) -> int:
         """Working minutes from ``start`` to ``end`` (0 when ``end`` is not after ``start``)."""
         if end <= start:
             return 0
-        total = timedelta()
-        day = start.date()
-        while day <= end.date():
-            if self.is_working_day(day):
-                for begin, finish in self.periods:
-                    lo = max(start, _at(day, begin))
-                    hi = min(end, _at(day, finish))
-                    if hi > lo:
-                        total += hi - lo
-            day += timedelta(days=1)
+        first, last = start.date(), end.date()
+        if first == last:
+            total = self._within_day(first, start, end)
+        else:
+            total = self._within_day(first, start, end) + self._within_day(last, start, end)
+            whole = self.working_days(first + timedelta(days=1), last)
+            total += timedelta(minutes=whole * self.minutes_per_day)
         return int(total.total_seconds() // 60)
 
     def signed_between(self, start: datetime, end: datetime) -> int:
