@@ -164,35 +164,6 @@ def merge_demo_repeats() -> int:
     return merged
 
 
-def forward_demo_requests() -> int:
-    """Forward the demo's open requests about a unit that has unit staff to that unit, as the
-    desk would have (an hour after the call), so the units' desk has work; return how many.
-    Run again, it forwards nothing more."""
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
-    from .auth.models import User, UserUnit
-    from .tickets.models import Ticket
-    from .tickets.services import forward_ticket
-
-    actor = db.session.scalar(select(User).where(User.username == "thang.vd"))
-    staffed = select(UserUnit.unit_id)
-    stmt = (
-        select(Ticket)
-        .where(Ticket.unit_id.in_(staffed), Ticket.status.in_(("open", "in_progress")))
-        .order_by(Ticket.opened_at, Ticket.id)
-    )
-    forwarded = 0
-    for ticket in db.session.scalars(stmt) if actor else ():
-        when = ticket.opened_at + timedelta(hours=1)
-        ticket.promised_at = when + timedelta(days=30)  # worked on under a promise (sla)
-        forward_ticket(ticket, ticket.unit, "Nhờ đơn vị kiểm tra, trả lời người dân.", actor,
-                       ticket.version, None, when)  # fmt: skip
-        forwarded += 1
-    return forwarded
-
-
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -208,10 +179,7 @@ def demo() -> None:
             sys.exit(1)
     load_demo_users()
     merged = merge_demo_repeats()
-    forwarded = forward_demo_requests()
     db.session.commit()
-    if forwarded:
-        click.echo(f"{forwarded} open requests forwarded to the units that have unit staff")
     if merged:
         click.echo(f"{merged} repeat calls about a dossier merged into the first call about it")
     click.echo("\nDemo users (demo passwords, change them for real use):")

@@ -22,13 +22,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from helpdesk import create_app
-from helpdesk.cli import (
-    DEMO_DIR,
-    DEMO_DIRS,
-    forward_demo_requests,
-    load_demo_users,
-    merge_demo_repeats,
-)
+from helpdesk.cli import DEMO_DIR, DEMO_DIRS, load_demo_users, merge_demo_repeats
 from helpdesk.extensions import db
 
 # Hypothesis: bounded runs, no deadline (the database sets the pace). In CI the examples are
@@ -120,7 +114,6 @@ def _build_template(dbs: Databases, label: str, load_demo: bool, folders=(DEMO_D
                 assert report.ok, [str(e) for e in report.errors]
             load_demo_users()  # as `flask demo`: the admin enrolled in two-factor sign-in
             merge_demo_repeats()  # and the repeat calls merged
-            forward_demo_requests()  # and the staffed units' open requests forwarded
             db.session.commit()
         db.session.remove()
         db.engine.dispose()

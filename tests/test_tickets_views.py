@@ -272,7 +272,7 @@ def test_list_and_quick_entry_query_counts_do_not_grow_with_the_page(
     db.session.expunge_all()
     with count_queries() as counter:
         assert demo_client.get(f"/yeu-cau/nguoi-goi?phone={KNOWN_PHONE}").status_code == 200
-    assert counter.count <= 5, counter.statements
+    assert counter.count <= 6, counter.statements  # the working calendar: one more since 0011
 
 
 def test_detail_query_count_does_not_grow_with_history(demo_client, as_user, count_queries):

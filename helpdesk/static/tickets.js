@@ -25,6 +25,12 @@
     return node;
   }
 
+  /* An open request's due time, in working time ("còn 2 giờ", "quá hạn 1 ngày"). */
+  function dueBadge(t) {
+    if (!t.due) return "";
+    return el("small", { className: "due due-" + t.due.state, text: t.due.label });
+  }
+
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); });
@@ -287,6 +293,7 @@
       list.appendChild(el("li", {}, [
         el("a", { href: t.url, text: t.ref }), " ",
         el("span", { className: "badge", text: t.status_label }), " ",
+        dueBadge(t), " ",
         el("small", { className: "muted", text: t.same === "phone" ? "cùng số điện thoại" : "cùng mã hồ sơ" }),
         el("br"), el("span", { text: t.summary }),
         el("br"), el("small", { className: "muted", text: t.opened_at + " · " + t.category }),
@@ -371,7 +378,8 @@
       if (t.dossier_code) meta.push(t.dossier_code);
       list.appendChild(el("li", {}, [
         el("a", { href: t.url, text: t.ref }), " ",
-        el("span", { className: "badge status-" + t.status, text: t.status_label }),
+        el("span", { className: "badge status-" + t.status, text: t.status_label }), " ",
+        dueBadge(t),
         t.merged ? el("span", { className: "badge badge-merged", text: "Đã gộp" }) : "",
         el("br"), el("span", { text: t.summary }),
         el("br"), el("small", { className: "muted", text: meta.join(" · ") })

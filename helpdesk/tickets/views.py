@@ -30,6 +30,7 @@ from ..formsutil import ActionForm, choices
 from ..timeutil import now_local, today_local
 from ..transaction import rollback_request
 from ..units.models import Unit
+from ..workcal.services import current_calendar
 from . import bp, sla
 from .exporting import export_tickets
 from .forms import (
@@ -218,6 +219,13 @@ def caller():
     except InvalidValue:
         dossier = None
     today = today_local()
+    now = now_local()
+    calendar = current_calendar()  # read once, whatever the tickets (a constant query count)
+
+    def due(t: Ticket) -> dict[str, str] | None:
+        state = sla.due_state(t, now, calendar)
+        return {"state": state.state, "label": state.label} if state.label else None
+
     duplicates = [
         {
             "id": t.id,
@@ -226,6 +234,7 @@ def caller():
             "opened_at": t.opened_at.strftime("%d/%m/%Y %H:%M"),
             "category": t.category.label,
             "status_label": STATUS_LABELS[t.status],
+            "due": due(t),
             "summary": t.summary,
             "same": "phone" if phone and t.requester_phone == phone else "dossier",
         }
@@ -261,6 +270,7 @@ def caller():
                     "category": t.category.label,
                     "status": t.status,
                     "status_label": STATUS_LABELS[t.status],
+                    "due": due(t) if t.status in sla.UNRESOLVED else None,
                     "summary": t.summary,
                     "unit": _unit_text(t.unit, today),
                     "dossier_code": t.dossier_code,
