@@ -131,11 +131,11 @@ def _due_of(ticket):
 
 
 NAV = (
-    # (endpoint, label, minimum role); unit staff see only what names "unit_staff" exactly
-    ("unitdesk.index", "Yêu cầu chuyển đến", "unit_staff"),
+    # (endpoint, label, minimum role): unit staff (the lowest) see the units' desk only
     ("tickets.quick", "Ghi nhận cuộc gọi", "operator"),
     ("tickets.index", "Yêu cầu hỗ trợ", "operator"),
     ("tickets.deadlines", "Hạn xử lý", "supervisor"),
+    ("unitdesk.index", "Yêu cầu chuyển đến", "unit_staff"),
     ("stats.index", "Số liệu tháng", "supervisor"),
     ("dashboard.month", "Tổng hợp", "supervisor"),
     ("reports.index", "Báo cáo", "supervisor"),
@@ -162,7 +162,7 @@ def _nav_items() -> list[tuple[str, str, str, bool]]:
             # Current: this very page, or another page of its blueprint that has no entry.
             same_blueprint = here.split(".")[0] == endpoint.split(".")[0]
             current = here == endpoint or (same_blueprint and here not in exact)
-            if endpoint == "tickets.quick":
+            if endpoint in ("tickets.quick", "tickets.deadlines"):
                 current = here == endpoint
             items.append((endpoint, url_for(endpoint), label, current))
     return items

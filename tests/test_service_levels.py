@@ -294,7 +294,7 @@ def test_the_calendar_page(demo_app, make_user):
     client = demo_app.test_client()
     login(client, admin.username)
     page = client.get("/quan-tri/lich-lam-viec?nam=2026").get_data(as_text=True)
-    assert "Lịch làm việc năm 2026" in page and "Lunar New Year" in page
+    assert "Lịch làm việc năm 2026" in page and "Giao thừa Tết Nguyên Đán" in page
     bad = client.post(
         "/quan-tri/lich-lam-viec?nam=2026",
         data={"start_date": "2026-05-04", "end_date": "2026-05-01", "kind": "off", "name": "Nghỉ"},

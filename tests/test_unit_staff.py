@@ -4,6 +4,7 @@ the role: tests/test_access.py walks the URL map for each role, unit staff inclu
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -58,6 +59,8 @@ def test_unit_staff_see_only_their_units_requests_without_phones(staff_client):
     inbox = staff_client.get("/yeu-cau-chuyen-den/").get_data(as_text=True)
     assert mine.ref in inbox and other.ref not in inbox
     assert "Đơn vị của bạn: Lê Chân" in inbox
+    # Five working days from the forwarding: "còn 5 ngày" at night, "còn 4 ngày 7 giờ" by day.
+    assert 'class="due due-ok"' in inbox and re.search(r"<small>còn [45] ngày", inbox)
     page = staff_client.get(f"/yeu-cau-chuyen-den/{mine.id}")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and mine.dossier_code in html

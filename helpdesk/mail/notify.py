@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
@@ -74,8 +74,15 @@ def enqueue(
     )
     dialect = db.session.get_bind().dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    stmt = insert(OutboxMail).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return db.session.execute(stmt).rowcount or 0
+    table = OutboxMail.__table__
+    stmt = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(table.c.id)
+    )
+    # RETURNING, not rowcount: the drivers do not agree on an upsert's rowcount.
+    return len(db.session.execute(stmt).all())
 
 
 def _now() -> datetime:
@@ -133,14 +140,22 @@ def notify_assigned(ticket: Ticket, assignee: User, actor: User) -> int:
     return enqueue("assigned", assignee, f"[{ticket.ref}] Yêu cầu được giao", body, ticket)
 
 
+# A late notice is sent when a request becomes late (the scan runs every few minutes); the
+# older backlog is in the morning digest, so a first scan does not send one mail per old request.
+LATE_NOTICE_WINDOW = timedelta(days=1)
+DIGEST_LINES = 100  # per unit; the rest is counted, with a link to the deadline queue
+
+
 def scan_due(now: datetime) -> dict[str, int]:
     """Queue the due-soon and late notices (the assignee and the supervisors); run it every
-    few minutes (``flask mail scan``). Each notice goes once per ticket, user and due time."""
+    few minutes (``flask mail scan``). Each notice goes once per ticket, user and due time; a
+    late notice only for a request that became late within LATE_NOTICE_WINDOW."""
     counts = {"due_soon": 0, "late": 0}
     bosses = supervisors()
+    newly_late = sla.late_open_condition(now) & (Ticket.due_at >= now - LATE_NOTICE_WINDOW)
     for kind, condition in (
         ("due_soon", sla.due_soon_condition(now)),
-        ("late", sla.late_open_condition(now)),
+        ("late", newly_late),
     ):
         tickets = db.session.scalars(
             select(Ticket)
@@ -187,10 +202,17 @@ def queue_digest(day: date, now: datetime) -> int:
     subject = f"Yêu cầu quá hạn ngày {short_date(day)}"
 
     def lines(items: list[Ticket], staff: bool) -> list[str]:
-        return [
+        shown = [
             f"- {t.ref} · {t.category.label} · quá hạn từ {_when(t.due_at)} · {_link(t, staff)}"
-            for t in items
+            for t in items[:DIGEST_LINES]
         ]
+        if len(items) > DIGEST_LINES:
+            base = current_app.config.get("BASE_URL", "") if has_app_context() else ""
+            where = "/yeu-cau-chuyen-den/" if staff else "/yeu-cau/han-xu-ly"
+            shown.append(
+                f"- và {len(items) - DIGEST_LINES} yêu cầu khác: {base.rstrip('/')}{where}"
+            )
+        return shown
 
     sent = 0
     staff = unit_staff(k for k in by_unit if k is not None)

@@ -151,6 +151,18 @@ def due_state(ticket: Ticket, now: datetime, calendar: WorkCalendar | None = Non
     return DueState("ok", f"còn {duration_words(left, calendar)}", left)
 
 
+def unit_due_state(ticket: Ticket, now: datetime, calendar: WorkCalendar | None = None) -> DueState:
+    """The unit's own due time, while the request waits for the unit's answer."""
+    if ticket.status != "forwarded" or ticket.unit_due_at is None:
+        return DueState("none", "")
+    calendar = calendar or current_calendar()
+    left = calendar.signed_between(now, ticket.unit_due_at)
+    if now > ticket.unit_due_at:
+        return DueState("late", f"quá hạn {duration_words(left, calendar)}", left)
+    state = "soon" if left <= _setting("DUE_SOON_MINUTES", 240) else "ok"
+    return DueState(state, f"còn {duration_words(left, calendar)}", left)
+
+
 # -- the same rules in SQL (lists, queues, counts) ----------------------------------------------
 
 

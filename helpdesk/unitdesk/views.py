@@ -21,6 +21,7 @@ from ..tickets.visibility import can_see, scoped, unit_ids_of
 from ..timeutil import now_local
 from ..transaction import rollback_request
 from ..units.models import Unit
+from ..workcal.services import current_calendar
 from . import bp
 from .services import ACTIONS, unit_act
 
@@ -88,7 +89,8 @@ def index():
         pages=max((total + PER_PAGE - 1) // PER_PAGE, 1),
         units=units,
         now=now_local(),
-        unit_late=sla.is_unit_late,
+        unit_due=sla.unit_due_state,
+        calendar=current_calendar(),
         status_labels=STATUS_LABELS,
     )
 

@@ -48,7 +48,7 @@ def parse_work_hours(text: str) -> tuple[tuple[int, int], ...]:
 @lru_cache(maxsize=64)
 def public_holidays(year: int) -> dict[date, str]:
     """Vietnam's public holidays of ``year`` (the holidays package), with their names."""
-    return dict(holidays.country_holidays("VN", years=year).items())
+    return dict(holidays.country_holidays("VN", years=year, language="vi").items())
 
 
 def _day_index(day: date) -> int:
