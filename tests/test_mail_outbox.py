@@ -306,3 +306,51 @@ def test_a_long_digest_lists_the_first_requests_and_counts_the_rest(smtp, monkey
     [digest] = [m for m in _outbox() if m.kind == "digest"]
     assert "yêu cầu khác: http://localhost:5000/yeu-cau/han-xu-ly" in digest.body
     assert digest.body.count("\n- HT-") <= 3 * 20  # three per unit at most
+
+
+def test_two_senders_never_send_one_message_twice(smtp, make_user):
+    from helpdesk.mail.sender import LEASE, claim
+
+    _staff(make_user)
+    ticket = _ticket()
+    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
+                   now_local())  # fmt: skip
+    db.session.commit()
+    now = now_local()
+    first = claim(now, 10)
+    db.session.commit()  # the first sender's claim, committed before it sends
+    assert len(first) == 1
+    assert claim(now, 10) == []  # a second sender at the same moment finds nothing
+    # The first sender died before sending: after the lease the message is taken again.
+    assert [m.id for m in claim(now + LEASE, 10)] == [first[0].id]
+    db.session.commit()
+    result = send_batch(now + LEASE * 2, checkpoint=db.session.commit)
+    assert result.sent == 1 and len(smtp.messages) == 1
+    assert send_batch(now + LEASE * 3).sent == 0
+
+
+def test_an_address_the_server_cannot_take_fails_alone(demo_app, make_user):
+    inbox = Inbox()
+    port = _free_port()
+    server = Controller(inbox, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    server.start()
+    demo_app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_TIMEOUT=5)
+    try:
+        _an_address_the_server_cannot_take(inbox, make_user)
+    finally:
+        server.stop()
+
+
+def _an_address_the_server_cannot_take(smtp, make_user):
+    _staff(make_user, email="cán.bộ@haiphong.gov.vn")  # not ASCII, and no SMTPUTF8 offered
+    good = _staff(make_user, email="canbo2@haiphong.gov.vn")
+    ticket = _ticket()
+    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
+                   now_local())  # fmt: skip
+    db.session.commit()
+    result = send_batch(now_local())
+    db.session.commit()
+    assert (result.sent, result.failed, result.retrying) == (1, 1, 0)
+    bad, sent = _outbox()
+    assert bad.failed_at is not None and "không nhận địa chỉ" in bad.last_error
+    assert sent.sent_at is not None and [to for to, _m in smtp.messages] == [[good.email]]

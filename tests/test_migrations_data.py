@@ -71,3 +71,19 @@ def test_the_service_levels_migration_keeps_tickets_their_events_and_word_search
         filtered_tickets(TicketFilter(q="xyzzy")).subquery()
     )
     assert db.session.scalar(words) == 1
+
+
+def test_the_service_levels_migration_runs_again_after_a_half_done_attempt(demo_app):
+    """SQLite keeps each DDL statement as it runs: an attempt that stopped half way (columns
+    added, the new table created) must not stop the next one."""
+    before = _counts()
+    db.session.remove()
+    downgrade(revision="0010_answers_satisfaction")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE tickets ADD COLUMN due_at TIMESTAMP")
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("CREATE TABLE tickets_rebuilt (id INTEGER)")
+    upgrade()
+    db.session.remove()
+    assert _counts() == before
+    assert "tickets_rebuilt" not in sa.inspect(db.engine).get_table_names()

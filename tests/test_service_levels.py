@@ -388,3 +388,25 @@ def test_the_tickets_file_takes_the_waiting_status(demo_app):
     assert ticket.status == "waiting" and ticket.paused_at == ticket.opened_at
     assert ticket.due_at is not None
     assert db.session.scalar(select(func.count(TicketEvent.id))) > 0
+
+
+def test_editing_a_late_ticket_asks_for_the_promise_not_a_crash(supervisor):
+    now = now_local()
+    ticket = _new(now - timedelta(days=30))
+    answer = supervisor.post(
+        f"/yeu-cau/{ticket.id}/sua",
+        data={"requester_phone": "0912 000 111", "category": ticket.category.code,
+              "summary": "Sửa nội dung", "channel": "phone", "version": str(ticket.version),
+              "seen": "0"},
+    )  # fmt: skip
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "Yêu cầu đã quá hạn: ghi ngày hẹn" in html
+    assert "Sửa nội dung" in html  # what was typed is kept
+
+
+def test_unit_staff_are_not_the_desks_assignees(demo_app, make_user):
+    staff = make_user("unit_staff", username="canbo.x")
+    ticket = _new(now_local())
+    with pytest.raises(TicketError) as refused:
+        assign_ticket(ticket, staff, _user("thang.vd"), ticket.version, None, now_local())
+    assert refused.value.field == "assignee" and "cán bộ đơn vị" in str(refused.value)

@@ -155,3 +155,26 @@ def test_an_admin_binds_unit_staff_to_units(demo_app, make_user):
     bound = db.session.scalars(select(UserUnit.unit_id).where(UserUnit.user_id == staff.id))
     assert list(bound) == [unit.id]
     assert PASSWORD  # the staff member signs in with the shared test password
+
+
+def test_the_desks_own_notes_stay_with_the_desk(staff_client):
+    from helpdesk.tickets.services import change_status, promise_ticket
+
+    ticket = _forwarded("Lê Chân")
+    operator = db.session.scalar(select(User).where(User.username == "hoa.nt"))
+    now = now_local()
+    ticket.details = "CCCD 031234567890, nhà ở ngõ 12"
+    change_status(ticket, "waiting", operator, "Chờ chị Bình gửi CCCD 031234567890", ticket.version,
+                  None, now)  # fmt: skip
+    promise_ticket(ticket, now + timedelta(days=2), "Đã gọi chị Bình", operator, ticket.version,
+                   None, now)  # fmt: skip
+    forward_ticket(ticket, resolve_unit("Lê Chân"), "Nhờ phường trả lời giúp", operator,
+                   ticket.version, None, now)  # fmt: skip
+    db.session.commit()
+    html = staff_client.get(f"/yeu-cau-chuyen-den/{ticket.id}").get_data(as_text=True)
+    assert "Nhờ phường trả lời giúp" in html  # the message to the unit
+    assert "031234567890" not in html and "Đã gọi chị Bình" not in html
+    # A duplicate merged into another request is not the unit's to open.
+    ticket.merged_into_id = _forwarded("Lê Chân", phone="0900000001").id
+    db.session.commit()
+    assert staff_client.get(f"/yeu-cau-chuyen-den/{ticket.id}").status_code == 404

@@ -982,6 +982,10 @@ class TicketsHandler:
                         note=f"Nhập từ {table.filename}",
                     )
                 )
+            if "status" in diffs:
+                # A new status in the file: the clock and the unit follow it, as on import.
+                for name in ("paused_at", "forwarded_unit_id", "forwarded_at", "unit_due_at"):
+                    setattr(ticket, name, values[name])
             summary.changes.append(RowChange(row.line, key, "updated", diffs))
             record(
                 "import_update",

@@ -29,7 +29,8 @@ def send(loop: bool, every: int, batch: int) -> None:
     while True:
         total_sent = 0
         while True:
-            result = send_batch(now_local(), batch)
+            # Committed after the claim and after each message: a crash resends one at most.
+            result = send_batch(now_local(), batch, checkpoint=db.session.commit)
             db.session.commit()
             total_sent += result.sent
             for error in result.errors:

@@ -9,13 +9,14 @@ shown to admins, who may send it again. The caller commits (``flask mail send``)
 from __future__ import annotations
 
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..extensions import db
 from .models import OutboxMail
@@ -35,9 +36,18 @@ def backoff(attempts: int) -> timedelta:
     return min(timedelta(minutes=2 ** max(attempts - 1, 0)), MAX_DELAY)
 
 
-def due_mail(now: datetime, limit: int) -> list[OutboxMail]:
-    stmt = (
-        select(OutboxMail)
+LEASE = timedelta(minutes=10)
+
+
+def claim(now: datetime, limit: int) -> list[OutboxMail]:
+    """Take up to ``limit`` messages that are due, for this worker alone.
+
+    Each is claimed by a compare-and-set on ``next_try_at`` (moved a lease ahead): a second
+    worker, on SQLite or PostgreSQL, finds it taken and skips it; a worker that dies leaves it
+    to be tried again when the lease ends. The caller commits the claim before sending.
+    """
+    candidates = db.session.execute(
+        select(OutboxMail.id, OutboxMail.next_try_at)
         .where(
             OutboxMail.sent_at.is_(None),
             OutboxMail.failed_at.is_(None),
@@ -45,10 +55,28 @@ def due_mail(now: datetime, limit: int) -> list[OutboxMail]:
         )
         .order_by(OutboxMail.next_try_at, OutboxMail.id)
         .limit(limit)
+    ).all()
+    claimed = []
+    for mail_id, seen in candidates:
+        taken = db.session.execute(
+            update(OutboxMail)
+            .where(OutboxMail.id == mail_id, OutboxMail.next_try_at == seen)
+            .where(OutboxMail.sent_at.is_(None), OutboxMail.failed_at.is_(None))
+            .values(next_try_at=now + LEASE)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:
+            claimed.append(mail_id)
+    if not claimed:
+        return []
+    return list(
+        db.session.scalars(
+            select(OutboxMail)
+            .where(OutboxMail.id.in_(claimed))
+            .order_by(OutboxMail.id)
+            .execution_options(populate_existing=True)
+        )
     )
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)  # two workers never send the same mail
-    return list(db.session.scalars(stmt))
 
 
 def build_message(mail: OutboxMail) -> EmailMessage:
@@ -84,12 +112,20 @@ def _retry(mail: OutboxMail, now: datetime, error: str, result: SendResult) -> N
         result.retrying += 1
 
 
-def send_batch(now: datetime, limit: int = 100) -> SendResult:
-    """Send what is due; every message ends sent, rescheduled or failed (flushed)."""
+def send_batch(
+    now: datetime, limit: int = 100, checkpoint: Callable[[], None] = lambda: None
+) -> SendResult:
+    """Send what is due; every message ends sent, rescheduled or failed (flushed).
+
+    ``checkpoint`` is called after the claim and after each message (the worker commits
+    there), so a crash resends at most the message being sent, never a batch.
+    """
     result = SendResult()
-    batch = due_mail(now, limit)
+    batch = claim(now, limit)
     if not batch:
         return result
+    db.session.flush()
+    checkpoint()
     try:
         smtp = _connect()
     except (OSError, smtplib.SMTPException) as exc:  # server down: all wait for the next try
@@ -98,6 +134,7 @@ def send_batch(now: datetime, limit: int = 100) -> SendResult:
         for mail in batch:
             _retry(mail, now, error, result)
         db.session.flush()
+        checkpoint()
         return result
     try:
         for mail in batch:
@@ -106,12 +143,23 @@ def send_batch(now: datetime, limit: int = 100) -> SendResult:
             except smtplib.SMTPRecipientsRefused as exc:
                 code, text = next(iter(exc.recipients.values()))
                 _refused(mail, now, code, text, result)
+                _done(checkpoint)
+                continue
+            except smtplib.SMTPNotSupportedError as exc:
+                # An address this server cannot take (not ASCII, no SMTPUTF8): this message
+                # fails for good; the connection is fine and the others go on.
+                mail.attempts += 1
+                mail.failed_at = now
+                mail.last_error = f"Máy chủ thư không nhận địa chỉ này: {exc}"[:1000]
+                result.failed += 1
+                _done(checkpoint)
                 continue
             except smtplib.SMTPResponseException as exc:
                 if exc.smtp_code >= 500:
                     _refused(mail, now, exc.smtp_code, exc.smtp_error, result)
                 else:
                     _retry(mail, now, f"{exc.smtp_code} {_text(exc.smtp_error)}", result)
+                _done(checkpoint)
                 continue
             except (OSError, smtplib.SMTPException) as exc:
                 # The connection broke: this message and the rest of the batch wait.
@@ -122,11 +170,13 @@ def send_batch(now: datetime, limit: int = 100) -> SendResult:
             if refused:
                 code, text = next(iter(refused.values()))
                 _refused(mail, now, code, text, result)
+                _done(checkpoint)
                 continue
             mail.sent_at = now
             mail.last_error = None
             mail.attempts += 1
             result.sent += 1
+            _done(checkpoint)
     finally:
         try:
             smtp.quit()
@@ -134,6 +184,11 @@ def send_batch(now: datetime, limit: int = 100) -> SendResult:
             pass
     db.session.flush()
     return result
+
+
+def _done(checkpoint: Callable[[], None]) -> None:
+    db.session.flush()
+    checkpoint()
 
 
 def _text(value) -> str:

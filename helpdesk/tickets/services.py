@@ -647,6 +647,9 @@ def assign_ticket(
     require_promise(ticket, now or now_local())
     if assignee is not None and not assignee.active:
         raise TicketError(f"{assignee.full_name} đã bị khóa.", "assignee")
+    if assignee is not None and not assignee.has_role("operator"):
+        # Unit staff answer what is forwarded to their unit; they are not the desk's assignees.
+        raise TicketError(f"{assignee.full_name} là cán bộ đơn vị: hãy chuyển đơn vị.", "assignee")
     new_id = assignee.id if assignee else None
     if ticket.assignee_id == new_id:
         return

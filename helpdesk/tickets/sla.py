@@ -30,7 +30,8 @@ def _setting(name: str, default: int) -> int:
 
 
 def target_minutes(ticket: Ticket, calendar: WorkCalendar) -> int:
-    return max(ticket.category.due_days, 0) * calendar.minutes_per_day
+    # At least one day: a category saved with 0 before 0011 would make every ticket late at once.
+    return max(ticket.category.due_days or 0, 1) * calendar.minutes_per_day
 
 
 def set_due_times(ticket: Ticket, calendar: WorkCalendar | None = None) -> None:
@@ -85,8 +86,11 @@ def _clock_end(ticket: Ticket, now: datetime) -> datetime:
 
 
 def is_late(ticket: Ticket, now: datetime) -> bool:
-    """Past its due time unresolved, or resolved after it. A merged duplicate never is."""
+    """Past its due time unresolved, or resolved after it. A merged duplicate never is, nor a
+    ticket closed without a resolution time (an imported one): on_time_sums counts neither."""
     if ticket.due_at is None or ticket.merged_into_id is not None:
+        return False
+    if ticket.status not in UNRESOLVED and ticket.resolved_at is None:
         return False
     return _clock_end(ticket, now) > ticket.due_at
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..access import role_required
-from ..auth.models import User
+from ..auth.models import DESK_ROLES, User
 from ..extensions import db
 from ..formatting import number
 from ..formsutil import ActionForm, choices
@@ -321,7 +321,9 @@ def index():
     unit = db.session.get(Unit, flt.unit) if flt.unit else None
     bulk_staff = (
         db.session.scalars(
-            select(User).where(User.active.is_(True)).order_by(User.full_name, User.id)
+            select(User)
+            .where(User.active.is_(True), User.role.in_(DESK_ROLES))
+            .order_by(User.full_name, User.id)
         ).all()
         if current_user.has_role("supervisor")
         else []
@@ -439,7 +441,9 @@ def _render_detail(ticket: Ticket, status: int = 200, **forms: Any):
     edit = forms.get("edit") or _edit_form(ticket, categories)
     staff = list(
         db.session.scalars(
-            select(User).where(User.active.is_(True)).order_by(User.full_name, User.id)
+            select(User)
+            .where(User.active.is_(True), User.role.in_(DESK_ROLES))
+            .order_by(User.full_name, User.id)
         )
     )
     assign = forms.get("assign") or AssignForm(prefix="as", formdata=None, data=version)
@@ -513,10 +517,20 @@ def _run(ticket_id: int, form, slot: str, action, error_field=None):
         # Beside the field the service names, if the form has it; else ``error_field``.
         named = getattr(form, exc.field, None) if exc.field else None
         target = named if hasattr(named, "errors") else error_field
-        if target is None:
+        forms = {slot: form}
+        if target is None and exc.field in ("promised_at", "progress_note"):
+            # A late ticket: the message goes beside the promise form, shown above the others.
+            promise = PromiseForm(prefix="pr", formdata=None)
+            promise.promised_at.errors = [str(exc)]
+            forms["promise"] = promise
+        elif target is None:
             raise
-        target.errors = [*target.errors, str(exc)]
-        return None, _render_detail(_load(ticket_id), 400, **{slot: form})
+        else:
+            target.errors = [*target.errors, str(exc)]
+        ticket = _load(ticket_id)
+        if "promise" in forms and slot != "promise":
+            _refresh_versions(ticket, forms["promise"])
+        return None, _render_detail(ticket, 400, **forms)
     except StaleTicket as exc:
         return None, _stale(ticket_id, exc, form.seen.data, **{slot: form})
     except StaleDataError:

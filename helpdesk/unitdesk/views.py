@@ -47,6 +47,8 @@ def _ticket(ticket_id: int) -> Ticket:
     ).one_or_none()
     if ticket is None or not can_see(current_user, ticket):
         abort(404)
+    if ticket.merged_into_id is not None and not current_user.has_role("operator"):
+        abort(404)  # a duplicate closed into another request: nothing for the unit here
     return ticket
 
 
@@ -102,6 +104,10 @@ def _render(ticket: Ticket, form: UnitActionForm | None = None, status: int = 20
         .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind.in_(SHOWN_EVENTS))
         .order_by(TicketEvent.id)
     ).all()
+    if not current_user.has_role("operator"):
+        # The desk's own notes stay with the desk (they may hold a caller's details): unit staff
+        # see the transitions, the message that forwarded the request, and their units' words.
+        events = [e for e in events if e.kind != "promise"]
     seen = db.session.scalar(
         select(func.max(TicketEvent.id)).where(TicketEvent.ticket_id == ticket.id)
     )

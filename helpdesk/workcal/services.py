@@ -62,6 +62,8 @@ def check_change(
         raise CalendarError("Nhập ngày kết thúc (dd/mm/yyyy).", "end_date")
     if end < start:
         raise CalendarError("Ngày kết thúc trước ngày bắt đầu.", "end_date")
+    if not (2000 <= start.year <= 2100 and 2000 <= end.year <= 2100):
+        raise CalendarError("Chỉ nhận các năm từ 2000 đến 2100.", "start_date")
     if (end - start).days > 60:
         raise CalendarError("Một đợt không dài quá 60 ngày.", "end_date")
     if kind not in KINDS:

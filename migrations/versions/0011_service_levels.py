@@ -60,6 +60,7 @@ def _sqlite_swap_status_check(old: str, new: str) -> None:
             "AND type IN ('index', 'trigger') AND sql IS NOT NULL ORDER BY type, name"
         )
     ]
+    conn.exec_driver_sql("DROP TABLE IF EXISTS tickets_rebuilt")  # an earlier attempt's
     head, rest = table_sql.split("(", 1)
     if head.strip().strip('"').split()[-1].strip('"') != "tickets":
         raise RuntimeError(f"tickets: unexpected table SQL {head!r}")
@@ -79,11 +80,28 @@ def _swap_status_check(old: str, new: str) -> None:
         op.create_check_constraint(op.f("ck_tickets_status"), "tickets", f"status IN ({new})")
 
 
+def _check_sqlite_table() -> None:
+    """Before anything is written (SQLite commits each DDL statement at once): the table is
+    the one this migration knows how to rebuild."""
+    table_sql = (
+        op.get_bind()
+        .exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'tickets'")
+        .scalar_one()
+    )
+    if table_sql.count(OLD_STATUSES) != 1:
+        raise RuntimeError("tickets: the status CHECK is not the one this migration expects")
+
+
 def upgrade():
     sqlite = op.get_bind().dialect.name == "sqlite"
-    # Plain ADD COLUMNs (no batch copy); the rebuild below carries them over.
+    if sqlite:
+        _check_sqlite_table()
+    # Plain ADD COLUMNs (no batch copy); the rebuild below carries them over. A column already
+    # there is an earlier attempt's (SQLite keeps each DDL statement): it is kept, not re-added.
+    present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("tickets")}
     for column in TICKET_COLUMNS:
-        op.add_column("tickets", column)
+        if column.name not in present:
+            op.add_column("tickets", column)
     _swap_status_check(OLD_STATUSES, NEW_STATUSES)
     # Tickets from before: due at the end of the working day of their due date (17:00 with the
     # default working hours; a new due time is worked out whenever the ticket's date or
@@ -103,6 +121,8 @@ def upgrade():
     )
 
     op.add_column("categories", sa.Column("response_minutes", sa.Integer(), nullable=True))
+    # 0 days meant "the same day" in whole days; in working time it cannot be met.
+    op.execute("UPDATE categories SET due_days = 1 WHERE due_days < 1")
     op.add_column("users", sa.Column("email", sa.String(length=254), nullable=True))
     op.add_column(
         "users", sa.Column("mail_off", sa.String(length=200), server_default="", nullable=False)
