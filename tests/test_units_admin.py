@@ -485,3 +485,14 @@ def test_end_and_reopen_need_the_csrf_token(app_factory):
     db.session.expire_all()
     assert db.session.get(Unit, education.id).valid_to == date(2025, 12, 31)
     assert db.session.get(Unit, transport.id).valid_to is None
+
+
+def test_ending_without_a_day_is_a_message_not_a_crash(demo_app):
+    """Found by the form fuzzer: a post that reached the service with no last day at all."""
+    from helpdesk.units.lifecycle import LifecycleError, end_unit
+    from helpdesk.units.models import Unit as UnitModel
+
+    unit = db.session.scalars(sa.select(UnitModel).order_by(UnitModel.id)).first()
+    with pytest.raises(LifecycleError) as refused:
+        end_unit(unit, None, [])
+    assert refused.value.problems.by_field["last_day"] == ["Nhập ngày cuối cùng."]

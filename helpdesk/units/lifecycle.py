@@ -100,6 +100,9 @@ def end_problems(
     cannot end that day with them."""
     problems = Problems()
     successors: list[Unit] = []
+    if last_day is None:  # a form that left the day out altogether
+        problems.add("last_day", "Nhập ngày cuối cùng.")
+        return successors, problems
     if unit.valid_from is not None and last_day < unit.valid_from:
         problems.add(
             "last_day",
