@@ -48,6 +48,16 @@ class Inbox:
         return "250 Message accepted"
 
 
+@pytest.fixture
+def dead_port():
+    """A port where no SMTP server answers: bound by this test and never listening, so it
+    refuses connections and no other test or process can start a server on it meanwhile."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    yield sock.getsockname()[1]
+    sock.close()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -122,14 +132,14 @@ def test_a_change_rolled_back_sends_nothing(smtp, make_user, demo_app):
     assert _outbox() == []
 
 
-def test_an_outage_keeps_the_mail_and_retries_with_backoff(smtp, make_user, demo_app):
+def test_an_outage_keeps_the_mail_and_retries_with_backoff(smtp, make_user, demo_app, dead_port):
     _staff(make_user)
     ticket = _ticket()
     forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
                    now_local())  # fmt: skip
     db.session.commit()
     port = demo_app.config["MAIL_PORT"]
-    demo_app.config["MAIL_PORT"] = _free_port()  # nobody listens there: the server is down
+    demo_app.config["MAIL_PORT"] = dead_port  # nobody listens there: the server is down
     now = now_local()
     result = send_batch(now)
     db.session.commit()
@@ -149,7 +159,7 @@ def test_an_outage_keeps_the_mail_and_retries_with_backoff(smtp, make_user, demo
 
 
 def test_after_the_last_attempt_the_mail_is_failed_and_an_admin_may_retry(
-    smtp, make_user, demo_app
+    smtp, make_user, demo_app, dead_port
 ):
     _staff(make_user)
     ticket = _ticket()
@@ -157,7 +167,7 @@ def test_after_the_last_attempt_the_mail_is_failed_and_an_admin_may_retry(
                    now_local())  # fmt: skip
     db.session.commit()
     port = demo_app.config["MAIL_PORT"]
-    demo_app.config.update(MAIL_PORT=_free_port(), MAIL_MAX_ATTEMPTS=3)
+    demo_app.config.update(MAIL_PORT=dead_port, MAIL_MAX_ATTEMPTS=3)
     moment = now_local()
     for _ in range(3):
         send_batch(moment)
@@ -249,7 +259,7 @@ def test_the_morning_digest_groups_late_requests_by_unit(smtp, make_user):
     assert "Lê Chân" in digests[supervisor.email].body
     assert "Tổ hỗ trợ (chưa chuyển đơn vị)" in digests[supervisor.email].body  # demo backlog
     assert queue_digest(now.date(), now) == 0  # once a day
-    send_batch(now)
+    send_batch(now_local())  # every mail queued so far, the forwarding notice included
     db.session.commit()
     assert (
         db.session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.sent_at.is_(None)))
@@ -257,7 +267,7 @@ def test_the_morning_digest_groups_late_requests_by_unit(smtp, make_user):
     )
 
 
-def test_the_worker_command(smtp, make_user, demo_app):
+def test_the_worker_command(smtp, make_user, demo_app, dead_port):
     _staff(make_user)
     ticket = _ticket()
     forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
@@ -265,7 +275,7 @@ def test_the_worker_command(smtp, make_user, demo_app):
     db.session.commit()
     runner = demo_app.test_cli_runner()
     port = demo_app.config["MAIL_PORT"]
-    demo_app.config["MAIL_PORT"] = _free_port()
+    demo_app.config["MAIL_PORT"] = dead_port
     down = runner.invoke(args=["mail", "send"])
     assert down.exit_code == 1 and "Không kết nối được máy chủ thư" in down.output
     demo_app.config["MAIL_PORT"] = port
