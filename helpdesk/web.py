@@ -7,6 +7,9 @@ from flask_login import current_user, login_user
 
 from . import formatting
 from .extensions import login_manager
+from .tickets.sla import due_state
+from .timeutil import now_local
+from .workcal.services import current_calendar
 
 # While an admin (or a supervisor, by setting) has no second factor, these are the only pages
 # their session opens: every other request goes to enrolment.
@@ -116,12 +119,6 @@ def register_web(app: Flask) -> None:
 
 def _due_of(ticket):
     """A ticket's due state for the templates, against one "now" per request."""
-    from flask import g
-
-    from .tickets.sla import due_state
-    from .timeutil import now_local
-    from .workcal.services import current_calendar
-
     now = g.get("_now")
     if now is None:
         now = g._now = now_local()

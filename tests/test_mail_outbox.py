@@ -96,6 +96,14 @@ def _ticket(opened_at: datetime | None = None, phone="0912345678"):
     return ticket
 
 
+def _forward(ticket, now: datetime | None = None, note=None, commit=True) -> None:
+    """Hoa forwards the ticket to phường Lê Chân (whose staff the tests make)."""
+    forward_ticket(ticket, resolve_unit("Lê Chân"), note, _user("hoa.nt"), ticket.version, None,
+                   now or now_local())  # fmt: skip
+    if commit:
+        db.session.commit()
+
+
 def _outbox() -> list[OutboxMail]:
     db.session.expire_all()
     return list(db.session.scalars(select(OutboxMail).order_by(OutboxMail.id)))
@@ -104,9 +112,7 @@ def _outbox() -> list[OutboxMail]:
 def test_forwarding_queues_a_mail_that_the_worker_sends(smtp, make_user):
     staff = _staff(make_user)
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), "Nhờ trả lời", _user("hoa.nt"),
-                   ticket.version, None, now_local())  # fmt: skip
-    db.session.commit()
+    _forward(ticket, note="Nhờ trả lời")
     assert smtp.messages == []  # saving never waits for the mail server
     [mail] = _outbox()
     assert mail.recipient == staff.email and mail.kind == "forwarded" and mail.sent_at is None
@@ -126,8 +132,7 @@ def test_forwarding_queues_a_mail_that_the_worker_sends(smtp, make_user):
 def test_a_change_rolled_back_sends_nothing(smtp, make_user, demo_app):
     _staff(make_user)
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now_local())  # fmt: skip
+    _forward(ticket, commit=False)
     db.session.rollback()
     assert _outbox() == []
 
@@ -135,9 +140,7 @@ def test_a_change_rolled_back_sends_nothing(smtp, make_user, demo_app):
 def test_an_outage_keeps_the_mail_and_retries_with_backoff(smtp, make_user, demo_app, dead_port):
     _staff(make_user)
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now_local())  # fmt: skip
-    db.session.commit()
+    _forward(ticket)
     port = demo_app.config["MAIL_PORT"]
     demo_app.config["MAIL_PORT"] = dead_port  # nobody listens there: the server is down
     now = now_local()
@@ -163,9 +166,7 @@ def test_after_the_last_attempt_the_mail_is_failed_and_an_admin_may_retry(
 ):
     _staff(make_user)
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now_local())  # fmt: skip
-    db.session.commit()
+    _forward(ticket)
     port = demo_app.config["MAIL_PORT"]
     demo_app.config.update(MAIL_PORT=dead_port, MAIL_MAX_ATTEMPTS=3)
     moment = now_local()
@@ -192,9 +193,7 @@ def test_a_bounced_address_fails_at_once(smtp, make_user):
     _staff(make_user, email="bounce@haiphong.gov.vn")
     good = _staff(make_user, email="tot@haiphong.gov.vn")
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now_local())  # fmt: skip
-    db.session.commit()
+    _forward(ticket)
     result = send_batch(now_local())
     db.session.commit()
     assert (result.sent, result.failed) == (1, 1)
@@ -248,9 +247,7 @@ def test_the_morning_digest_groups_late_requests_by_unit(smtp, make_user):
     ticket = _ticket(opened_at=now - timedelta(days=20))
     ticket.promised_at = now + timedelta(days=1)
     db.session.commit()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now)  # fmt: skip
-    db.session.commit()
+    _forward(ticket, now)
     queued = queue_digest(now.date(), now)
     db.session.commit()
     digests = {m.recipient: m for m in _outbox() if m.kind == "digest"}
@@ -270,9 +267,7 @@ def test_the_morning_digest_groups_late_requests_by_unit(smtp, make_user):
 def test_the_worker_command(smtp, make_user, demo_app, dead_port):
     _staff(make_user)
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now_local())  # fmt: skip
-    db.session.commit()
+    _forward(ticket)
     runner = demo_app.test_cli_runner()
     port = demo_app.config["MAIL_PORT"]
     demo_app.config["MAIL_PORT"] = dead_port
@@ -323,9 +318,7 @@ def test_two_senders_never_send_one_message_twice(smtp, make_user):
 
     _staff(make_user)
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now_local())  # fmt: skip
-    db.session.commit()
+    _forward(ticket)
     now = now_local()
     first = claim(now, 10)
     db.session.commit()  # the first sender's claim, committed before it sends
@@ -355,9 +348,7 @@ def _an_address_the_server_cannot_take(smtp, make_user):
     _staff(make_user, email="cán.bộ@haiphong.gov.vn")  # not ASCII, and no SMTPUTF8 offered
     good = _staff(make_user, email="canbo2@haiphong.gov.vn")
     ticket = _ticket()
-    forward_ticket(ticket, resolve_unit("Lê Chân"), None, _user("hoa.nt"), ticket.version, None,
-                   now_local())  # fmt: skip
-    db.session.commit()
+    _forward(ticket)
     result = send_batch(now_local())
     db.session.commit()
     assert (result.sent, result.failed, result.retrying) == (1, 1, 0)

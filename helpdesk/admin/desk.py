@@ -60,12 +60,7 @@ def calendar():
                 getattr(form, exc.field or "start_date").errors.append(str(exc))
                 status = 400
             else:
-                record(
-                    "create", "calendar", change.id,
-                    f"{change.kind_label}: {change.name} ({change.start_date:%d/%m/%Y}–"
-                    f"{change.end_date:%d/%m/%Y})",
-                    user_id=current_user.id,
-                )  # fmt: skip
+                record("create", "calendar", change.id, change.label, user_id=current_user.id)
                 flash(f"Đã thêm “{change.name}”.", "success")
                 return redirect(url_for("admin.calendar", nam=change.start_date.year))
         else:
@@ -88,11 +83,7 @@ def calendar():
             action=ActionForm(),
             work_hours=work.periods,
             minutes_per_day=work.minutes_per_day,
-            working_days=sum(
-                1
-                for n in range((date(year + 1, 1, 1) - date(year, 1, 1)).days)
-                if work.is_working_day(date.fromordinal(date(year, 1, 1).toordinal() + n))
-            ),
+            working_days=work.working_days(date(year, 1, 1), date(year + 1, 1, 1)),
         ),
         status,
     )
@@ -104,12 +95,7 @@ def calendar_delete(change_id: int):
     change = db.session.get(CalendarChange, change_id) or abort(404)
     if not ActionForm().validate_on_submit():
         abort(400)
-    record(
-        "delete", "calendar", change.id,
-        f"{change.kind_label}: {change.name} ({change.start_date:%d/%m/%Y}–"
-        f"{change.end_date:%d/%m/%Y})",
-        user_id=current_user.id,
-    )  # fmt: skip
+    record("delete", "calendar", change.id, change.label, user_id=current_user.id)
     year = change.start_date.year
     db.session.delete(change)
     flash(f"Đã xóa “{change.name}”. Hạn của yêu cầu mới tính theo lịch mới.", "success")

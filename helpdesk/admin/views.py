@@ -88,12 +88,11 @@ def user_edit(user_id: int):
     return _user_page(user, form, reset)
 
 
-def _user_form(user: User, formdata=None) -> UserEditForm:
+def _user_form(user: User) -> UserEditForm:
     """The edit form with the units a unit-staff user may be bound to: those that exist today,
     and those the user is bound to already."""
     bound = unit_ids_of(user)
-    kw = {} if formdata is None else {"formdata": formdata}
-    form = UserEditForm(obj=user, data={"units": bound}, **kw)
+    form = UserEditForm(obj=user, data={"units": bound})
     today = today_local()
     rows = db.session.scalars(
         select(Unit)
@@ -131,7 +130,7 @@ def user_reset(user_id: int):
         else:
             flash(f"Đã đặt lại mật khẩu cho {user.username}; mọi phiên cũ đã kết thúc.", "success")
             return redirect(url_for("admin.users"))
-    return _user_page(user, _user_form(user, formdata=None), reset), 400
+    return _user_page(user, _user_form(user), reset), 400
 
 
 @bp.route("/nguoi-dung/<int:user_id>/trang-thai", methods=["POST"])

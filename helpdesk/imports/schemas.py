@@ -6,7 +6,6 @@ import re
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app, has_app_context
 from sqlalchemy import delete, func, select
 
 from ..audit import record
@@ -827,6 +826,7 @@ class TicketsHandler:
     ) -> None:
         from ..tickets.normalize import InvalidValue, normalize_dossier_code, normalize_phone
         from ..tickets.services import next_ref
+        from ..tickets.sla import due_after, unit_due_after
         from ..timeutil import month_of
         from ..units.periods import CodeIndex, Period
 
@@ -834,7 +834,6 @@ class TicketsHandler:
         categories = {c.code: c for c in db.session.scalars(select(Category))}
         users = {u.username: u for u in db.session.scalars(select(User))}
         calendar = current_calendar()
-        unit_days = current_app.config.get("UNIT_DUE_DAYS", 5) if has_app_context() else 5
         seen: dict = {}
         parsed = []
         asked = "satisfaction" in table.headers
@@ -907,11 +906,7 @@ class TicketsHandler:
                             closed_at=(resolved_at or opened_at) if status == "closed" else None,
                             operator_id=operator.id if operator else None,
                             assignee_id=operator.id if operator else None,
-                            due_at=(
-                                due := calendar.add(
-                                    opened_at, category.due_days * calendar.minutes_per_day
-                                )
-                            ),
+                            due_at=(due := due_after(opened_at, category, calendar)),
                             due_date=due.date(),
                             # A wait of unknown start: the clock stops from the opening.
                             paused_at=opened_at if status == "waiting" else None,
@@ -919,7 +914,7 @@ class TicketsHandler:
                             forwarded_unit_id=(unit.id if unit and status == "forwarded" else None),
                             forwarded_at=opened_at if unit and status == "forwarded" else None,
                             unit_due_at=(
-                                calendar.add(opened_at, unit_days * calendar.minutes_per_day)
+                                unit_due_after(opened_at, calendar)
                                 if unit and status == "forwarded"
                                 else None
                             ),

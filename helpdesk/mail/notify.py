@@ -21,6 +21,7 @@ from ..extensions import db
 from ..formatting import short_date
 from ..tickets import sla
 from ..tickets.models import STATUS_LABELS, Ticket
+from ..timeutil import now_local
 from ..units.models import Unit
 from .models import OutboxMail
 
@@ -69,8 +70,8 @@ def enqueue(
         ticket_id=ticket.id if ticket is not None else None,
         dedupe_key=dedupe_key,
         attempts=0,
-        created_at=_now(),
-        next_try_at=_now(),
+        created_at=(now := now_local()),
+        next_try_at=now,
     )
     dialect = db.session.get_bind().dialect.name
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
@@ -83,12 +84,6 @@ def enqueue(
     )
     # RETURNING, not rowcount: the drivers do not agree on an upsert's rowcount.
     return len(db.session.execute(stmt).all())
-
-
-def _now() -> datetime:
-    from ..timeutil import now_local
-
-    return now_local()
 
 
 def unit_staff(unit_ids: Iterable[int]) -> dict[int, list[User]]:

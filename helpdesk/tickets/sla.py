@@ -20,7 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from ..workcal.services import current_calendar
 from ..workcal.worktime import WorkCalendar
-from .models import Ticket
+from .models import Category, Ticket
 
 UNRESOLVED = ("open", "in_progress", "waiting", "forwarded")
 
@@ -29,17 +29,26 @@ def _setting(name: str, default: int) -> int:
     return int(current_app.config.get(name, default)) if has_app_context() else default
 
 
-def target_minutes(ticket: Ticket, calendar: WorkCalendar) -> int:
-    # At least one day: a category saved with 0 before 0011 would make every ticket late at once.
-    return max(ticket.category.due_days or 0, 1) * calendar.minutes_per_day
+def due_after(
+    opened_at: datetime, category: Category, calendar: WorkCalendar, paused_minutes: int = 0
+) -> datetime:
+    """The category's working days after ``opened_at``, plus the working time spent waiting.
+    At least one day: a category saved with 0 before 0011 would make every ticket late at once."""
+    days = max(category.due_days or 0, 1)
+    return calendar.add(opened_at, days * calendar.minutes_per_day + paused_minutes)
+
+
+def unit_due_after(forwarded_at: datetime, calendar: WorkCalendar) -> datetime:
+    """A unit's own due time: UNIT_DUE_DAYS working days after the request reached it."""
+    return calendar.add(forwarded_at, _setting("UNIT_DUE_DAYS", 5) * calendar.minutes_per_day)
 
 
 def set_due_times(ticket: Ticket, calendar: WorkCalendar | None = None) -> None:
     """Work out ``due_at`` (and the first-response due time) from the opening time, the
     category's targets and the time already spent waiting."""
     calendar = calendar or current_calendar()
-    ticket.due_at = calendar.add(
-        ticket.opened_at, target_minutes(ticket, calendar) + (ticket.paused_minutes or 0)
+    ticket.due_at = due_after(
+        ticket.opened_at, ticket.category, calendar, ticket.paused_minutes or 0
     )
     ticket.due_date = ticket.due_at.date()
     minutes = ticket.category.response_minutes
@@ -73,8 +82,7 @@ def set_unit_due(ticket: Ticket, now: datetime, calendar: WorkCalendar | None = 
     """Forwarded now: the unit's own due time runs from this moment."""
     calendar = calendar or current_calendar()
     ticket.forwarded_at = now
-    days = _setting("UNIT_DUE_DAYS", 5)
-    ticket.unit_due_at = calendar.add(now, days * calendar.minutes_per_day)
+    ticket.unit_due_at = unit_due_after(now, calendar)
 
 
 def _clock_end(ticket: Ticket, now: datetime) -> datetime:

@@ -34,3 +34,10 @@ class CalendarChange(db.Model):
     @property
     def kind_label(self) -> str:
         return KIND_LABELS.get(self.kind, self.kind)
+
+    @property
+    def label(self) -> str:
+        """``Nghỉ: Tết Bính Ngọ (14/02/2026–22/02/2026)``, as the audit log names it."""
+        return (
+            f"{self.kind_label}: {self.name} ({self.start_date:%d/%m/%Y}–{self.end_date:%d/%m/%Y})"
+        )
