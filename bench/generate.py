@@ -51,6 +51,7 @@ CATEGORY_WEIGHT = {
 LEVEL_WEIGHT = {"department": 6.0, "district": 2.5, "commune": 1.0}
 RECEIVED_RANGE = {"department": (200, 7000), "district": (100, 1500), "commune": (30, 900)}
 EXTRA_OPERATORS = 9  # besides the three demo operators
+UNIT_DUE_DAYS = 5  # the default of the UNIT_DUE_DAYS setting
 
 
 def parse_args(argv=None):
@@ -121,6 +122,7 @@ def main(argv=None) -> int:
     from helpdesk.cli import DEMO_DIR, DEMO_PASSWORDS
     from helpdesk.extensions import db
     from helpdesk.models import Category, Ticket, TicketCounter, TicketEvent, Unit, UnitStat
+    from helpdesk.tickets.counts import rebuild as rebuild_counts
     from helpdesk.timeutil import month_of, previous_month, today_local
 
     started = time.perf_counter()
@@ -187,6 +189,7 @@ def main(argv=None) -> int:
         db.session.execute(delete(TicketCounter))
         db.session.add_all(TicketCounter(month=m, last=n) for m, n in counters)
         db.session.add_all(unit_stats(rng, months, units))
+        rebuild_counts()
         db.session.commit()
         stats_s = time.perf_counter() - t0
 
@@ -287,10 +290,17 @@ def ticket_rows(args, rng, months, units, categories, operators):
                 resolved = opened + timedelta(minutes=int(min(minutes, 60 * 24 * 60)))
                 if status == "closed":
                     closed = resolved
-            key = (opened.date(), cat.due_days)
+            key = (opened.date(), max(cat.due_days or 0, 1))
             due = due_cache.get(key)
             if due is None:
-                due = due_cache[key] = add_working_days(opened.date(), cat.due_days)
+                due = due_cache[key] = add_working_days(*key)
+            forwarded = status == "forwarded" and unit is not None
+            unit_due = None
+            if forwarded:
+                ukey = (opened.date(), -UNIT_DUE_DAYS)
+                unit_due = due_cache.get(ukey)
+                if unit_due is None:
+                    unit_due = due_cache[ukey] = add_working_days(opened.date(), UNIT_DUE_DAYS)
             name = names[int(rand() * len(names))]
             skey = (name, cat.label)
             search = search_cache.get(skey)
@@ -314,7 +324,7 @@ def ticket_rows(args, rng, months, units, categories, operators):
                 "requester_name": name,
                 "requester_phone": phone,
                 "unit_id": unit.id if unit else None,
-                "forwarded_unit_id": unit.id if status == "forwarded" and unit else None,
+                "forwarded_unit_id": unit.id if forwarded else None,
                 "dossier_code": dossier,
                 "summary": cat.label,
                 "search_text": search,
@@ -326,6 +336,17 @@ def ticket_rows(args, rng, months, units, categories, operators):
                 "resolved_at": resolved,
                 "closed_at": closed,
                 "due_date": due,
+                # Working time (the service-level clock), to the minute where the opening is
+                # inside office hours: the same time of day, the category's working days later.
+                "due_at": datetime.combine(due, opened.time()),
+                "response_due_at": None,
+                "responded_at": resolved,
+                "paused_at": None,
+                "paused_minutes": 0,
+                "promised_at": None,
+                "progress_note": None,
+                "forwarded_at": opened if forwarded else None,
+                "unit_due_at": datetime.combine(unit_due, opened.time()) if forwarded else None,
                 # Asked at the end of two thirds of the answered calls, mostly satisfied.
                 "satisfaction": (
                     SATISFACTION[bisect(SATISFACTION_CUT, rand())] if closed else None
@@ -348,6 +369,8 @@ def write_tickets(db, dialect: str, columns: list[str], rows, batch: int) -> int
     try:
         cursor = raw.cursor()
         if dialect == "postgresql":
+            # No per-row trigger while loading (the kept counts are rebuilt once, after).
+            cursor.execute("SET LOCAL session_replication_role = replica")
             sql = f"COPY tickets ({', '.join(columns)}) FROM STDIN"
             chunk: list[tuple] = []
             for row in rows:
@@ -359,6 +382,13 @@ def write_tickets(db, dialect: str, columns: list[str], rows, batch: int) -> int
         else:
             cursor.execute("PRAGMA synchronous=OFF")
             cursor.execute("PRAGMA cache_size=-400000")  # 400 MB while loading
+            # The kept counts' triggers are put back after the load (and the counts rebuilt).
+            triggers = cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                "AND name LIKE 'ticket_counts_%'"
+            ).fetchall()
+            for name, _sql in triggers:
+                cursor.execute(f"DROP TRIGGER {name}")
             sql = (
                 f"INSERT INTO tickets ({', '.join(columns)}) "
                 f"VALUES ({', '.join('?' for _ in columns)})"
@@ -373,6 +403,8 @@ def write_tickets(db, dialect: str, columns: list[str], rows, batch: int) -> int
             if chunk:
                 cursor.executemany(sql, chunk)
                 written += len(chunk)
+            for _name, trigger_sql in triggers:
+                cursor.execute(trigger_sql)
         raw.commit()
     finally:
         raw.close()
@@ -431,6 +463,7 @@ def analyse(db, dialect: str) -> None:
             raw.driver_connection.autocommit = True
             raw.cursor().execute("VACUUM (ANALYZE) tickets")
             raw.cursor().execute("VACUUM (ANALYZE) unit_stats")
+            raw.cursor().execute("VACUUM (ANALYZE) ticket_counts")
         else:
             raw.cursor().execute("ANALYZE")
             raw.commit()

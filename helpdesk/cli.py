@@ -203,6 +203,9 @@ def register_cli(app: Flask) -> None:
     from .mail.cli import mail_cli
 
     app.cli.add_command(mail_cli)
+    from .tickets.cli import counts_cli
+
+    app.cli.add_command(counts_cli)
 
     from .backup import backup_cli
     from .retention import retention_cli

@@ -7,6 +7,7 @@ from .dashboard import models as _dashboard_indexes  # noqa: F401 - an index on 
 from .mail.models import OutboxMail
 from .reports.models import IssuedReport, OrgSetting, ReportDraft
 from .stats.models import Activity, CityStat, ControlTotal, MonthLock, UnitStat
+from .tickets.counts import TicketCount
 from .tickets.models import Category, Ticket, TicketCounter, TicketEvent
 from .units.models import Unit
 from .workcal.models import CalendarChange
@@ -26,6 +27,7 @@ __all__ = [
     "OutboxMail",
     "ReportDraft",
     "Ticket",
+    "TicketCount",
     "TicketCounter",
     "TicketEvent",
     "Unit",

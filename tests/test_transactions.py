@@ -30,6 +30,7 @@ OWNERS = {
     "api/cli.py": None,
     "reports/cli.py": None,
     "mail/cli.py": None,
+    "tickets/cli.py": None,
     "backup.py": None,  # `flask backup`/`restore`
     "retention.py": None,  # `flask purge`
     # The failure counter is committed at once, alone, before the slow password check, so

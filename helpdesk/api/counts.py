@@ -7,6 +7,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
 from ..extensions import db
+from ..tickets.counts import TicketCount
 from ..tickets.models import (
     AUDIENCE_LABELS,
     CHANNEL_LABELS,
@@ -17,7 +18,7 @@ from ..tickets.models import (
 )
 from ..tickets.queries import TicketFilter, ticket_conditions
 from ..tickets.sla import on_time_sums
-from ..tickets.visibility import scoped
+from ..tickets.visibility import scoped, ticket_scope
 from ..timeutil import now_local
 from ..units.models import Unit
 from . import schemas as s
@@ -38,7 +39,45 @@ ON_TIME_LABELS = {
 }
 
 
-def _rows(by: str, where: list, user: User) -> list[dict]:
+KEPT = {  # dimensions the kept counts hold (tickets.counts): read there, not from the tickets
+    "channel": TicketCount.channel,
+    "status": TicketCount.status,
+    "audience": TicketCount.audience,
+    "category": TicketCount.category_id,
+    "unit": TicketCount.unit_key,
+}
+
+
+TICKET_COLUMN = {"unit": "unit_id", "operator": "operator_id", "category": "category_id"}
+
+
+def _counted(by: str, month: str, where: list, user: User) -> list[tuple]:
+    """(key, tickets) of the month by one dimension, largest first for unit and operator."""
+    column = KEPT.get(by)
+    if column is not None and ticket_scope(user) is None:
+        n = func.sum(TicketCount.n)
+        stmt = (
+            select(column, n)
+            .where(TicketCount.month == month)
+            .group_by(column)
+            .having(n != 0)
+            .order_by(n.desc(), column)
+        )
+        rows = db.session.execute(stmt).all()
+        if by == "unit":
+            return [(key or None, int(count)) for key, count in rows]
+        return [(key, int(count)) for key, count in rows]
+    column = getattr(Ticket, TICKET_COLUMN.get(by, by))
+    stmt = (
+        select(column, func.count(Ticket.id))
+        .where(*where)
+        .group_by(column)
+        .order_by(func.count(Ticket.id).desc(), column)
+    )
+    return [tuple(row) for row in db.session.execute(scoped(stmt, user)).all()]
+
+
+def _rows(by: str, month: str, where: list, user: User) -> list[dict]:
     if by == "on_time":
         # Merged duplicates and tickets without a due time are in no row (total may be less
         # than the month's tickets); late as of now.
@@ -49,15 +88,13 @@ def _rows(by: str, where: list, user: User) -> list[dict]:
             for key, label in ON_TIME_LABELS.items()
         ]
     if by in ("channel", "status", "audience", "satisfaction"):
-        column = getattr(Ticket, by)
         labels = {
             "channel": CHANNEL_LABELS,
             "status": STATUS_LABELS,
             "audience": AUDIENCE_LABELS,
             "satisfaction": SATISFACTION_LABELS,
         }[by]
-        stmt = select(column, func.count()).where(*where).group_by(column)
-        counted = dict(db.session.execute(scoped(stmt, user)).all())
+        counted = dict(_counted(by, month, where, user))
         order = [*labels, None]  # "not asked" (null) last
 
         def rank(key):
@@ -68,26 +105,17 @@ def _rows(by: str, where: list, user: User) -> list[dict]:
             for k in sorted(counted, key=rank)
         ]
     if by == "category":
-        stmt = (
-            select(Category.code, Category.label, func.count())
-            .join(Ticket, Ticket.category_id == Category.id)
-            .where(*where)
-            .group_by(Category.id, Category.code, Category.label)
-            .group_by(Category.audience, Category.position)
+        counted = dict(_counted(by, month, where, user))
+        categories = db.session.execute(
+            select(Category.id, Category.code, Category.label)
+            .where(Category.id.in_(list(counted)))
             .order_by(Category.audience.desc(), Category.position, Category.code)
-        )
+        ).all()
         return [
-            {"key": code, "label": label, "count": n}
-            for code, label, n in db.session.execute(scoped(stmt, user))
+            {"key": code, "label": label, "count": counted[category_id]}
+            for category_id, code, label in categories
         ]
-    column = Ticket.unit_id if by == "unit" else Ticket.operator_id
-    stmt = (
-        select(column, func.count(Ticket.id))
-        .where(*where)
-        .group_by(column)
-        .order_by(func.count(Ticket.id).desc(), column)
-    )
-    counted = db.session.execute(scoped(stmt, user)).all()
+    counted = _counted(by, month, where, user)
     ids = [key for key, _n in counted if key is not None]
     model = Unit if by == "unit" else User
     stmt = select(model).where(model.id.in_(ids))
@@ -118,7 +146,7 @@ def _rows(by: str, where: list, user: User) -> list[dict]:
 def counts(user: User, query: s.CountsQuery):
     """Rows with a null ``key`` are tickets without a unit (or without an operator)."""
     where = ticket_conditions(TicketFilter(month=query.month))
-    rows = _rows(query.by, where, user)
+    rows = _rows(query.by, query.month, where, user)
     return {
         "month": query.month,
         "by": query.by,

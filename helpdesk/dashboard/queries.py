@@ -5,7 +5,10 @@ A period is a month, a quarter, six or nine months or a year (``helpdesk.periods
 the tickets by month x audience x category over the trend and both compared periods, by month x
 unit level, and the levels' lifetimes; the period's small dimensions and operator names; unit x
 category; resolution-time buckets; unit statistics) whatever the number of tickets, units or
-months, and returns frozen dataclasses of plain values. Nothing here reads the request or loads
+months, and returns frozen dataclasses of plain values. The trend's two queries read the counts
+the database keeps per month (``tickets.counts``), so a desk's years of history cost what its
+combinations of unit, category, channel and status cost, not its tickets; the period's own
+queries are index-only scans of the period's tickets. Nothing here reads the request or loads
 a ticket row. ``build_month(month, today)`` is the same for one month.
 
 The period's tickets are those opened in its months; each count is compared with the period of
@@ -44,6 +47,7 @@ from ..extensions import db
 from ..periods import ReportPeriod
 from ..stats.models import CityStat, UnitStat
 from ..tickets import sla
+from ..tickets.counts import TicketCount
 from ..tickets.models import (
     AUDIENCE_LABELS,
     AUDIENCES,
@@ -1046,13 +1050,13 @@ def _trend(months: tuple[str, ...], categories, counted: tuple[str, ...] = ()) -
     The months of ``counted`` (a period and the one before it, up to 24 months) are read by the
     same first query, so the period's totals need no query of their own.
     """
-    # The months by audience x category: an index-only scan of
-    # ix_tickets_month_audience_category.
+    # The months by audience x category, from the kept counts (tickets.counts): their rows
+    # for the months, never the tickets themselves.
     read = sorted(set(months) | set(counted))
     rows = db.session.execute(
-        select(Ticket.opened_month, Ticket.audience, Ticket.category_id, func.count())
-        .where(Ticket.opened_month.in_(read))
-        .group_by(Ticket.opened_month, Ticket.audience, Ticket.category_id)
+        select(TicketCount.month, TicketCount.audience, TicketCount.category_id, _sum_n())
+        .where(TicketCount.month.in_(read))
+        .group_by(TicketCount.month, TicketCount.audience, TicketCount.category_id)
     ).all()
     by_month_cat: dict[tuple[str, int], int] = defaultdict(int)
     by_month_aud: dict[tuple[str, str], int] = defaultdict(int)
@@ -1096,31 +1100,25 @@ def _trend(months: tuple[str, ...], categories, counted: tuple[str, ...] = ()) -
 
 
 def _level_counts(months: tuple[str, ...]) -> dict[tuple[str, str], int]:
-    """Tickets per month x unit level (one query, one pass over the month index).
+    """Tickets per month x unit level (one query over the kept counts of the months).
 
-    Each ticket's unit is looked up among each level's units (``unit_id IN (SELECT ...)``, what
-    the list's ``level`` filter does), summed per month: no GROUP BY unit, whose sort would cost
-    more than the scan. A unit has exactly one of the three levels (a CHECK) and ``unit_id`` is
-    a foreign key, so the district level is what the others leave of the tickets with a unit:
-    one lookup per ticket fewer.
+    A ticket is counted under its unit's level, what the list's ``level`` filter does; tickets
+    without a unit (``unit_key`` 0) are in no level.
     """
-    probed = [level for level in LEVELS if level != "district"]
-    columns = [
-        func.sum(case((Ticket.unit_id.in_(select(Unit.id).where(Unit.level == level)), 1), else_=0))
-        for level in probed
-    ]
     rows = db.session.execute(
-        select(Ticket.opened_month, func.count(Ticket.unit_id), *columns)
-        .where(Ticket.opened_month.in_(months))
-        .group_by(Ticket.opened_month)
+        select(TicketCount.month, Unit.level, _sum_n())
+        .join(Unit, Unit.id == TicketCount.unit_key)
+        .where(TicketCount.month.in_(months))
+        .group_by(TicketCount.month, Unit.level)
     ).all()
     counts: dict[tuple[str, str], int] = defaultdict(int)
-    for m, with_unit, *values in rows:
-        values = [int(v or 0) for v in values]
-        for level, n in zip(probed, values, strict=True):
-            counts[m, level] = n
-        counts[m, "district"] = int(with_unit) - sum(values)
+    for m, level, n in rows:
+        counts[m, level] = int(n or 0)
     return counts
+
+
+def _sum_n():
+    return func.sum(TicketCount.n)
 
 
 def _levels_by_month(months: tuple[str, ...]) -> dict[str, dict[str, set[str]]]:
