@@ -26,7 +26,7 @@ import secrets
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -90,7 +90,9 @@ def parse_args(argv=None):
         "--peer", default="sqlite", help="django-helpdesk on: sqlite, postgresql, both or none"
     )
     parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--peer-runs", type=int, default=10)
+    parser.add_argument(
+        "--peer-runs", type=int, default=0, help="runs of the peer (default: --runs; --budget caps)"
+    )
     parser.add_argument("--budget", type=float, default=30.0, help="seconds per operation")
     parser.add_argument("--fresh", action="store_true", help="regenerate the databases")
     parser.add_argument(
@@ -161,8 +163,11 @@ def ensure_app_data(kind: str, tickets: int, fresh: bool, journal: str = "wal") 
     return url
 
 
-def app_probes(url: str) -> dict:
-    """Values the benchmark looks up, taken from the database itself (before serving)."""
+def app_probes(url: str, tickets: int) -> dict:
+    """Values the benchmark looks up, from the generated tickets only (ids 1..N, ORDER BY id):
+    the same on SQLite and PostgreSQL (generate.py writes the same rows from the same seed),
+    the same every run (tickets created while measuring are deleted after it, and ignored
+    here), and handed to the peer, which loads these very tickets (bench/peer/load.py)."""
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("HELPDESK_DEMO", "1")
     from sqlalchemy import func, select
@@ -174,19 +179,34 @@ def app_probes(url: str) -> dict:
 
     app = create_app()
     with app.app_context():
-        top = db.session.scalar(select(func.max(Ticket.id))) or 0
-        middle = db.session.scalar(select(Ticket).where(Ticket.id >= top // 2).limit(1))
+        generated = Ticket.id <= tickets
+        middle = db.session.scalar(
+            select(Ticket).where(generated, Ticket.id >= tickets // 2).order_by(Ticket.id).limit(1)
+        )
         dossier = db.session.scalar(
             select(Ticket.dossier_code)
-            .where(Ticket.id >= top // 3, Ticket.dossier_code.is_not(None))
+            .where(generated, Ticket.id >= tickets // 3, Ticket.dossier_code.is_not(None))
+            .order_by(Ticket.id)
             .limit(1)
         )
         months = list(
-            db.session.scalars(select(Ticket.opened_month).distinct().order_by(Ticket.opened_month))
+            db.session.scalars(
+                select(Ticket.opened_month)
+                .where(generated)
+                .distinct()
+                .order_by(Ticket.opened_month)
+            )
         )
-        unit = db.session.scalar(
-            select(Unit.id).where(Unit.level == "department").order_by(Unit.id).limit(1)
-        )
+        # The department with the most tickets (ties: by code): the peer's queue of the same unit.
+        n = func.count(Ticket.id)
+        unit_id, unit_code = db.session.execute(
+            select(Unit.id, Unit.code)
+            .join(Ticket, Ticket.unit_id == Unit.id)
+            .where(Unit.level == "department", generated)
+            .group_by(Unit.id, Unit.code)
+            .order_by(n.desc(), Unit.code)
+            .limit(1)
+        ).one()
         built = {
             "dashboard": "dashboard.month" in app.view_functions,
             "report": "reports.pdf" in app.view_functions,
@@ -195,7 +215,8 @@ def app_probes(url: str) -> dict:
             "ticket_id": middle.id,
             "phone": middle.requester_phone,
             "dossier": dossier,
-            "unit_id": unit,
+            "unit_id": unit_id,
+            "unit_code": unit_code,
             "month": months[-4] if len(months) >= 4 else months[0],
             "last_month": months[-2] if len(months) >= 2 else months[-1],
             "password": DEMO_PASSWORDS[USERNAME][2],
@@ -206,6 +227,55 @@ def app_probes(url: str) -> dict:
         db.session.remove()
         db.engine.dispose()
     return probes
+
+
+def forget_created(url: str, tickets: int) -> int:
+    """Delete the tickets the run created (ids above the generated N), their timelines and
+    the counters they moved: the kept database is the generated one again."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("HELPDESK_DEMO", "1")
+    from sqlalchemy import delete, func, select
+
+    from helpdesk import create_app
+    from helpdesk.extensions import db
+    from helpdesk.models import Ticket, TicketCounter, TicketEvent
+
+    app = create_app()
+    with app.app_context():
+        created = Ticket.id > tickets
+        months = list(db.session.scalars(select(Ticket.opened_month).where(created).distinct()))
+        db.session.execute(delete(TicketEvent).where(TicketEvent.ticket_id > tickets))
+        gone = db.session.execute(delete(Ticket).where(created)).rowcount
+        for month in months:
+            left = db.session.scalar(
+                select(func.count()).select_from(Ticket).where(Ticket.opened_month == month)
+            )
+            counter = db.session.get(TicketCounter, month)
+            if counter is not None:
+                counter.last = left
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return gone
+
+
+def peer_probes(shared: dict, loaded: dict) -> dict:
+    """The peer's side of every compared pair: our phone, dossier, words, ticket and month, and
+    its queue of our unit."""
+    month = date.fromisoformat(shared["month"] + "-01")
+    following = (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return {
+        "phone": shared["phone"],
+        "dossier": shared["dossier"],
+        "words": WORDS_NAME,
+        "summary_words": WORDS_SUMMARY,
+        "ticket_id": shared["ticket_id"],
+        "queue_id": loaded["queues"][shared["unit_code"].lower()],
+        "month_from": month.isoformat(),
+        "month_to": following.isoformat(),
+        "username": loaded["username"],
+        "password": loaded["password"],
+    }
 
 
 def gunicorn(module: str, port: int, chdir: Path) -> list[str]:
@@ -233,8 +303,11 @@ def sign_in(client: Client, username: str, password: str) -> None:
         raise RuntimeError(f"sign-in failed: HTTP {done.status}")
 
 
-def measure_app(kind: str, url: str, args) -> tuple[dict[str, Result], dict]:
-    probes = app_probes(url)
+def measure_app(kind: str, url: str, args, floor) -> tuple[dict[str, Result], dict]:
+    gone = forget_created(url, args.tickets)  # an interrupted run's leftovers
+    if gone:
+        log(f"{kind}: deleted {gone} tickets an earlier run created")
+    probes = app_probes(url, args.tickets)
     port = free_port()
     env = {
         "DATABASE_URL": url,
@@ -303,24 +376,54 @@ def measure_app(kind: str, url: str, args) -> tuple[dict[str, Result], dict]:
                 continue
             expect = (302,) if key == "create" else (200,)
             results[key] = measure(
-                key, ops[key], runs=args.runs, warmup=3, budget=args.budget, expect=expect
+                key,
+                ops[key],
+                runs=args.runs,
+                warmup=3,
+                budget=args.budget,
+                expect=expect,
+                floor=floor,
             )
             r = results[key]
-            log(f"  {kind} {key}: median {r.median_ms:.1f} ms, p95 {r.p95_ms:.1f} ms")
+            log(
+                f"  {kind} {key}: median {r.median_ms:.1f} ms, p95 {r.p95_ms:.1f} ms "
+                f"(n={r.runs}, floor {r.floor_ms:.2f} ms)"
+            )
         memory = server.worker_peak_rss_mb()
+    gone = forget_created(url, args.tickets)
+    log(f"{kind}: deleted the {gone} tickets this run created")
     return results, {"memory_mb": memory, **probes}
 
 
-def measure_floor(args) -> Result:
-    port = free_port()
-    with Server(gunicorn("floor:app", port, BENCH), port, log=OUT / "gunicorn-floor.log"):
-        client = Client(port)
-        result = measure("floor", lambda _i: client.get("/"), runs=max(args.runs, 200), warmup=10)
-    log(f"floor (trivial Flask view): median {result.median_ms:.2f} ms")
-    return result
+class Floor:
+    """A trivial Flask view under gunicorn (2 workers), served for the whole run: requested
+    after every measured request of either app (``measure(..., floor=...)``)."""
+
+    def __enter__(self):
+        port = free_port()
+        self.server = Server(
+            gunicorn("floor:app", port, BENCH), port, log=OUT / "gunicorn-floor.log"
+        )
+        self.server.__enter__()
+        self.client = Client(port)
+        for _ in range(20):  # warm
+            self.client.get("/")
+        return self
+
+    def __call__(self, _i: int):
+        return self.client.get("/")
+
+    def __exit__(self, *exc):
+        self.server.__exit__(*exc)
+
+    def alone(self, runs: int) -> Result:
+        return measure("floor", self, runs=runs, warmup=10)
 
 
 # -- the table ----------------------------------------------------------------------------------
+
+
+MIN_P95_RUNS = 20  # fewer runs: the slowest is shown as "max", not as a 95th percentile
 
 
 def cell(result: Result | None, floor: Result) -> str:
@@ -328,22 +431,33 @@ def cell(result: Result | None, floor: Result) -> str:
         return "–"
     if not result.ok:
         return result.note or "n/a"
-    multiple = result.median_ms / floor.median_ms
-    return f"{result.median_ms:,.1f} / {result.p95_ms:,.1f} ms (×{multiple:,.0f})"
+    base = result.floor_ms or floor.median_ms
+    multiple = result.median_ms / base
+    tail = "p95" if result.runs >= MIN_P95_RUNS else "max"
+    slow = result.p95_ms if result.runs >= MIN_P95_RUNS else max(result.times) * 1000
+    return (
+        f"{result.median_ms:,.1f} / {tail} {slow:,.1f} ms, n={result.runs} "
+        f"(×{multiple:,.0f} of {base:.2f} ms)"
+    )
 
 
 def verdict(result: Result | None, target: float) -> str:
     if result is None or not result.ok:
         return ""
+    if result.runs < MIN_P95_RUNS:
+        return "?"  # too few runs for a 95th percentile
     return "✓" if result.p95_ms < target else "✗"
 
 
 def table(args, floor: Result, ours: dict, peers: dict, meta: dict) -> str:
     kinds = list(ours)
     lines = [
-        f"Tickets: {args.tickets:,}. Each cell: median / p95 of the whole HTTP request "
-        f"(×floor = median as a multiple of a trivial Flask view's median, "
-        f"{floor.median_ms:.2f} ms), then SQL statements per request.",
+        f"Tickets: {args.tickets:,}. Each cell: median / p95 of the whole HTTP request, the "
+        f'number of runs n ("max" instead of p95 under {MIN_P95_RUNS} runs), and the median as '
+        f"a multiple of the floor: a trivial Flask view requested right after each measured "
+        f"request (interleaved; its median over the run alone: {floor.median_ms:.2f} ms). Then "
+        f"SQL statements per request. Both apps serve the same tickets (the peer loads ours), "
+        f"and every compared pair asks for the same phone, dossier, words, unit and month.",
         "",
     ]
     head = ["Operation", "Target (p95)"]
@@ -462,35 +576,53 @@ def main(argv=None) -> int:
         "load": {},
         "journal": args.sqlite_journal,
     }
-    floor = measure_floor(args)
-    ours: dict[str, dict[str, Result]] = {}
-    for kind in args.databases:
-        url = ensure_app_data(kind, args.tickets, args.fresh, args.sqlite_journal)
-        loads = [os.getloadavg()[0]]
-        ours[kind], meta["ours"][kind] = measure_app(kind, url, args)
-        loads.append(os.getloadavg()[0])
-        meta["load"][kind] = loads
-        meta["servers"][kind] = meta["ours"][kind]["server_version"]
-    peers: dict[str, dict[str, Result]] = {}
-    if args.peer:
-        import bench_peer
-
-        bench_peer.ensure_venv(log)
-        for kind in args.peer:
-            url = database_url(kind, args.tickets, peer=True)
-            probes = bench_peer.ensure_data(
-                args.tickets, url, OUT / f"peer-{kind}.json", args.fresh, log
-            )
-            probes["words"] = WORDS_NAME
-            probes["summary_words"] = WORDS_SUMMARY
-            log(f"peer ({kind}): serving django-helpdesk")
+    with Floor() as floor_server:
+        floor = floor_server.alone(max(args.runs, 200))
+        log(f"floor (trivial Flask view) alone: median {floor.median_ms:.2f} ms")
+        # Our generated data: measured, and the source the peer loads (the same tickets).
+        source = (args.databases or ["sqlite"])[0]
+        urls = {
+            kind: ensure_app_data(kind, args.tickets, args.fresh, args.sqlite_journal)
+            for kind in dict.fromkeys([*args.databases, source])
+        }
+        ours: dict[str, dict[str, Result]] = {}
+        for kind in args.databases:
             loads = [os.getloadavg()[0]]
-            peers[kind], meta["peers"][kind] = bench_peer.measure_peer(
-                probes, url, args.peer_runs, args.budget, OUT, log
-            )
+            ours[kind], meta["ours"][kind] = measure_app(kind, urls[kind], args, floor_server)
             loads.append(os.getloadavg()[0])
-            meta["load"][f"peer {kind}"] = loads
-        meta["peer_version"] = next(iter(meta["peers"].values()))["version"]
+            meta["load"][kind] = loads
+            meta["servers"][kind] = meta["ours"][kind]["server_version"]
+        shared = app_probes(urls[source], args.tickets)
+        for kind, values in meta["ours"].items():
+            same = all(values[k] == shared[k] for k in ("ticket_id", "phone", "dossier", "month"))
+            if not same:
+                log(f"warning: {kind} holds other tickets than {source} (regenerate with --fresh)")
+        peers: dict[str, dict[str, Result]] = {}
+        if args.peer:
+            import bench_peer
+
+            bench_peer.ensure_venv(log)
+            for kind in args.peer:
+                url = database_url(kind, args.tickets, peer=True)
+                loaded = bench_peer.ensure_data(
+                    args.tickets, url, OUT / f"peer-{kind}.json", args.fresh, urls[source], log
+                )
+                probes = peer_probes(shared, loaded)
+                log(f"peer ({kind}): serving django-helpdesk")
+                loads = [os.getloadavg()[0]]
+                peers[kind], meta["peers"][kind] = bench_peer.measure_peer(
+                    probes,
+                    url,
+                    args.peer_runs or args.runs,
+                    args.budget,
+                    OUT,
+                    log,
+                    floor=floor_server,
+                    tickets=args.tickets,
+                )
+                loads.append(os.getloadavg()[0])
+                meta["load"][f"peer {kind}"] = loads
+            meta["peer_version"] = next(iter(meta["peers"].values()))["version"]
     text = table(args, floor, ours, peers, meta)
     print()
     print(text)

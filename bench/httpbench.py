@@ -191,6 +191,9 @@ class Result:
     times: list[float] = field(default_factory=list)
     queries: list[int] = field(default_factory=list)
     note: str = ""
+    # The floor (a trivial view) requested right after each measured request: what the machine
+    # gave a request at that moment, so a multiple of it does not drift with the machine's load.
+    floor_times: list[float] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -205,6 +208,14 @@ class Result:
         return percentile(self.times, 0.95) * 1000
 
     @property
+    def floor_ms(self) -> float | None:
+        return statistics.median(self.floor_times) * 1000 if self.floor_times else None
+
+    @property
+    def runs(self) -> int:
+        return len(self.times)
+
+    @property
     def query_count(self) -> int | None:
         return max(self.queries) if self.queries else None
 
@@ -217,11 +228,13 @@ def measure(
     budget: float = 60.0,
     expect: tuple[int, ...] = (200,),
     min_runs: int = 3,
+    floor: Callable[[int], Response] | None = None,
 ) -> Result:
     """Time ``call(i)`` ``runs`` times after ``warmup`` calls, stopping early past ``budget``
     seconds (but never before ``min_runs`` runs, unless past three budgets). A warm-up call that
     takes more than half the budget counts as a run: a cold start is noise only for fast calls.
-    Each status must be in ``expect``."""
+    Each status must be in ``expect``. ``floor``: a trivial request made after each measured
+    one (interleaved), timed into ``floor_times``."""
     result = Result(label)
     started = time.monotonic()
     warming = warmup
@@ -236,6 +249,8 @@ def measure(
         result.times.append(response.seconds)
         if response.queries is not None:
             result.queries.append(response.queries)
+        if floor is not None:
+            result.floor_times.append(floor(i).seconds)
         elapsed = time.monotonic() - started
         if len(result.times) >= runs:
             break

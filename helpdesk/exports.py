@@ -8,11 +8,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-
 # A cell starting with one of these is run as a formula by spreadsheet programs.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -38,6 +33,11 @@ def xlsx_bytes(
     headers: Sequence[str], rows: Iterable[Sequence[Any]], title: str = "Sheet1"
 ) -> bytes:
     """One sheet with a bold, frozen header row; numbers stay numbers."""
+    # openpyxl (and the numpy it loads when present) when a file is asked for, not at start.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook(write_only=False)
     sheet = workbook.active
     sheet.title = title[:31]
@@ -60,6 +60,8 @@ def xlsx_bytes(
 
 def _xlsx_text(value: Any) -> Any:
     """Drop the control characters an XLSX file cannot hold (openpyxl refuses the whole file)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
 

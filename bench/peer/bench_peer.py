@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,20 +53,25 @@ def peer_version() -> str:
     return out.stdout.strip()
 
 
-def ensure_data(tickets: int, database_url: str, probes_path: Path, fresh: bool, log=print) -> dict:
-    """Load the peer's database once per size; return the values the benchmark searches for."""
+def ensure_data(
+    tickets: int, database_url: str, probes_path: Path, fresh: bool, source: str, log=print
+) -> dict:
+    """Load the peer's database once per size with our generated tickets (``source``); return
+    its queue ids by unit code and its staff account."""
     if probes_path.exists() and not fresh:
         probes = json.loads(probes_path.read_text("utf-8"))
         if probes.get("tickets") == tickets and probes.get("database_url") == database_url:
             return probes
     _drop(database_url)
-    log(f"peer: loading {tickets:,} tickets into {database_url}")
+    log(f"peer: loading our {tickets:,} tickets into {database_url}")
     subprocess.run(
         [
             str(PYTHON),
             str(HERE / "load.py"),
             "--tickets",
             str(tickets),
+            "--source",
+            source,
             "--database-url",
             database_url,
             "--probes",
@@ -78,6 +84,16 @@ def ensure_data(tickets: int, database_url: str, probes_path: Path, fresh: bool,
     probes["database_url"] = database_url
     probes_path.write_text(json.dumps(probes, ensure_ascii=False, indent=1), "utf-8")
     return probes
+
+
+def forget_created(database_url: str, tickets: int) -> None:
+    """Delete the tickets a run created (ids above N) and what hangs on them."""
+    code = (
+        "import django; django.setup(); from helpdesk.models import Ticket; "
+        f"print(Ticket.objects.filter(id__gt={int(tickets)}).delete()[0])"
+    )
+    env = {"PEER_DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": "peerdesk.settings"}
+    subprocess.run([str(PYTHON), "-c", code], check=True, cwd=HERE, env={**os.environ, **env})
 
 
 def _drop(database_url: str) -> None:
@@ -114,9 +130,21 @@ def sign_in(client: Client, username: str, password: str) -> None:
 
 
 def measure_peer(
-    probes: dict, database_url: str, runs: int, budget: float, out_dir: Path, log=print
+    probes: dict,
+    database_url: str,
+    runs: int,
+    budget: float,
+    out_dir: Path,
+    log=print,
+    floor=None,
+    tickets: int = 0,
 ) -> tuple[dict[str, Result], dict]:
-    """Serve django-helpdesk with gunicorn (2 workers) and time its equivalent operations."""
+    """Serve django-helpdesk with gunicorn (2 workers) and time its equivalent operations.
+
+    ``probes``: ours (the same phone, dossier, words, ticket id, unit and month), with the
+    peer's queue id of our unit and its staff account. ``floor``: requested after each
+    measured request (interleaved), as for our app."""
+    forget_created(database_url, tickets)
     port = free_port()
     argv = [
         str(VENV / "bin" / "gunicorn"),
@@ -195,7 +223,10 @@ def measure_peer(
                 warmup=1 if slow else 2,
                 budget=budget,
                 expect=expect,
+                floor=floor if key != "floor" else None,
             )
-            log(f"  peer {key}: median {results[key].median_ms:,.1f} ms")
+            r = results[key]
+            log(f"  peer {key}: median {r.median_ms:,.1f} ms, n={r.runs}")
         memory = server.worker_peak_rss_mb()
+    forget_created(database_url, tickets)
     return results, {"memory_mb": memory, "version": peer_version()}

@@ -1,61 +1,74 @@
-"""Load django-helpdesk with N tickets shaped like ours; run with the peer's own Python.
+"""Load django-helpdesk with the very tickets of our generated database; run with the peer's
+own Python.
 
     bench/peer/.venv/bin/python bench/peer/load.py --tickets 100000 \
+        --source sqlite:////abs/bench/out/helpdesk-100000.sqlite3 \
         --database-url sqlite:////abs/bench/out/peer-100000.sqlite3 --probes out.json
 
-Migrates, creates a staff user (``bench``) and eleven more staff, one queue per unit of our demo
-organisation, then bulk_creates the tickets over the same five years with the same mix of
-statuses, names, phone numbers and dossier codes as bench/generate.py. django-helpdesk has no
-phone or dossier field: the phone and the dossier code go into the description, the caller's
-name and the category into the title, which is where its search looks. Writes the values the
-benchmark searches for (a phone, a dossier code, a ticket id, a queue) to ``--probes``.
+Migrates, creates a staff user (``bench``) and eleven more staff, one queue per unit of ours
+(slug: the unit's code; tickets without a unit go to the queue ``khong-ro``), then copies our
+tickets in id order (ids 1..N on both sides): opening time, queue, status, caller's name, phone,
+dossier code, category and resolution time. django-helpdesk has no phone or dossier field: the
+phone and the dossier code go into the description, the caller's name and the category into the
+title, which is where its search looks. Statuses: ours open, in progress, waiting and forwarded
+are its Open; resolved is Resolved; closed is Closed. Writes the queue id of each unit code,
+the staff account and the count to ``--probes``.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import random
 import sys
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEMO = HERE.parent.parent / "helpdesk" / "demo"
 sys.path.insert(0, str(HERE))
 
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Lý"]
-MIDDLE = ["Văn", "Thị", "Đức", "Minh", "Thu", "Quang", "Ngọc", "Hồng", "Thanh", "Hữu"]
-GIVEN = ["An", "Bình", "Cường", "Dũng", "Hà", "Hải", "Hoa", "Hùng", "Lan", "Linh", "Long"]
-GIVEN += ["Mai", "Nam", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Yến"]
-PHONE_PREFIXES = ["090", "091", "093", "096", "097", "098", "035", "036", "037", "077", "083"]
 PASSWORD = "Bench-Peer-2023"  # noqa: S105 - a throwaway account on a loopback-only benchmark
+NO_UNIT = "khong-ro"
+STATUS = {"open": 1, "in_progress": 1, "waiting": 1, "forwarded": 1, "resolved": 3, "closed": 4}
+TICKETS_SQL = (
+    "SELECT t.id, t.opened_at, u.code, c.label, t.status, t.requester_name, t.requester_phone, "
+    "t.dossier_code, t.resolved_at FROM tickets t JOIN categories c ON c.id = t.category_id "
+    "LEFT JOIN units u ON u.id = t.unit_id WHERE t.id <= {n} ORDER BY t.id"
+)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--source", required=True, help="our generated database (URL)")
+    parser.add_argument("--tickets", type=int, required=True, help="our generated N")
     parser.add_argument("--database-url", required=True)
-    parser.add_argument("--months", type=int, default=60)
     parser.add_argument("--probes", required=True, help="JSON file for the benchmark's probes")
-    parser.add_argument("--seed", type=int, default=20230901)
     parser.add_argument("--batch", type=int, default=20_000)
     return parser.parse_args(argv)
 
 
-def month_starts(count: int) -> list[date]:
-    today = date.today().replace(day=1)
-    months = []
-    y, m = today.year, today.month
-    for _ in range(count):
-        m -= 1
-        if m == 0:
-            y, m = y - 1, 12
-        months.append(date(y, m, 1))
-    return months[::-1]
+def _stamp(value):
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def source_rows(url: str, tickets: int):
+    """Our units and our tickets, in id order (streamed)."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        conn = sqlite3.connect(url[len("sqlite:///") :])
+        units = conn.execute("SELECT DISTINCT code, kind, name FROM units ORDER BY code").fetchall()
+        return units, conn.execute(TICKETS_SQL.format(n=int(tickets)))
+    import psycopg
+
+    conn = psycopg.connect(url)
+    units = conn.execute("SELECT DISTINCT code, kind, name FROM units ORDER BY code").fetchall()
+    cursor = conn.cursor(name="peer_source")  # server-side: streamed, not fetched at once
+    cursor.execute(TICKETS_SQL.format(n=int(tickets)))
+    return units, cursor
 
 
 def main(argv=None) -> int:
@@ -87,26 +100,15 @@ def main(argv=None) -> int:
         user.set_password(PASSWORD)
         user.save()
         staff.append(user)
-    with open(DEMO / "units.csv", encoding="utf-8") as fh:
-        units = list(csv.DictReader(fh))
-    with open(DEMO / "categories.csv", encoding="utf-8") as fh:
-        categories = list(csv.DictReader(fh))
-    queues = []
-    for unit in units:
+    units, rows = source_rows(args.source, args.tickets)
+    queues = {}
+    for code, kind, name in [*units, (NO_UNIT, "", "Không rõ đơn vị")]:
+        if code.lower() in queues:
+            continue
         queue, _ = Queue.objects.get_or_create(
-            slug=unit["code"].lower()[:50],
-            defaults={"title": f"{unit['kind']} {unit['name']}"[:100]},
+            slug=code.lower()[:50], defaults={"title": f"{kind} {name}".strip()[:100]}
         )
-        queues.append((queue, unit["level"]))
-    weights = {"department": 6.0, "district": 2.5, "commune": 1.0}
-    queue_weights = [weights[level] for _, level in queues]
-
-    # Timestamps as the app stores them: opening during office hours, oldest first.
-    rng = random.Random(args.seed)
-    months = month_starts(args.months)
-    month_weights = [1 + 0.6 * i / max(len(months) - 1, 1) for i in range(len(months))]
-    per_month = [int(args.tickets * w / sum(month_weights)) for w in month_weights]
-    per_month[-1] += args.tickets - sum(per_month)
+        queues[code.lower()] = queue
     created_field = Ticket._meta.get_field("created")
     modified_field = Ticket._meta.get_field("modified")
     # bulk_create honours auto_now(_add): keep the generated history instead of "now".
@@ -116,90 +118,50 @@ def main(argv=None) -> int:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=OFF")
-    probes: dict = {}
     written = 0
-    tz = UTC
-    for index, (first, count) in enumerate(zip(months, per_month, strict=True)):
-        recent = len(months) - 1 - index
-        days = [first + timedelta(d) for d in range(31)]
-        days = [d for d in days if d.month == first.month]
-        stamps = sorted(
-            datetime.combine(rng.choice(days), datetime.min.time(), tzinfo=tz)
-            + timedelta(minutes=int(450 + rng.random() * 570))
-            for _ in range(count)
-        )
-        batch = []
-        for opened in stamps:
-            cat = categories[int(rng.random() * len(categories))]
-            queue = rng.choices(queues, queue_weights)[0][0]
-            r = rng.random()
-            if recent == 0:
-                status = 1 if r < 0.12 else 2 if r < 0.18 else 3 if r < 0.5 else 4
-            elif recent <= 2:
-                status = 1 if r < 0.01 else 2 if r < 0.03 else 3 if r < 0.3 else 4
-            else:
-                status = 2 if r < 0.003 else 3 if r < 0.2 else 4
-            name = f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
-            phone = rng.choice(PHONE_PREFIXES) + f"{int(rng.random() * 1e7):07d}"
-            dossier = ""
-            if cat["code"] in ("dossier_status", "late_dossier", "dossier_not_received"):
-                dossier = (
-                    f"000.{int(rng.random() * 100):02d}.{int(rng.random() * 100):02d}.H26-"
-                    f"{opened:%y%m%d}-{int(rng.random() * 10000):04d}"
-                )
-            resolved = None
-            if status >= 3:
-                resolved = opened + timedelta(minutes=int(min(rng.lognormvariate(3.6, 1.3), 86400)))
-            batch.append(
-                Ticket(
-                    title=f"{name} – {cat['label']}"[:200],
-                    queue=queue,
-                    created=opened,
-                    modified=resolved or opened,
-                    submitter_email=None,
-                    assigned_to=staff[int(rng.random() * len(staff))],
-                    status=status,
-                    description=f"Điện thoại: {phone}. "
-                    + (f"Mã hồ sơ: {dossier}. " if dossier else "")
-                    + cat["label"],
-                    resolution="Đã hướng dẫn." if resolved else None,
-                    priority=3,
-                    due_date=opened + timedelta(days=3),
-                )
+    batch = []
+    for ticket_id, opened, code, label, status, name, phone, dossier, resolved in rows:
+        opened, resolved = _stamp(opened), _stamp(resolved)
+        batch.append(
+            Ticket(
+                id=ticket_id,
+                title=f"{name} – {label}"[:200],
+                queue=queues[(code or NO_UNIT).lower()],
+                created=opened,
+                modified=resolved or opened,
+                submitter_email=None,
+                assigned_to=staff[ticket_id % len(staff)],
+                status=STATUS[status],
+                description=f"Điện thoại: {phone}. "
+                + (f"Mã hồ sơ: {dossier}. " if dossier else "")
+                + label,
+                resolution="Đã hướng dẫn." if resolved else None,
+                priority=3,
+                due_date=None,
             )
-            if written + len(batch) == args.tickets // 2:
-                probes["phone"] = phone
-            if dossier and "dossier" not in probes and written + len(batch) > args.tickets // 3:
-                probes["dossier"] = dossier
-            if len(batch) >= args.batch:
-                with transaction.atomic():
-                    Ticket.objects.bulk_create(batch, batch_size=2000)
-                written += len(batch)
-                batch = []
-        if batch:
+        )
+        if len(batch) >= args.batch:
             with transaction.atomic():
                 Ticket.objects.bulk_create(batch, batch_size=2000)
             written += len(batch)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
-    middle = Ticket.objects.order_by("id").values_list("id", flat=True)[written // 2]
-    month = months[-3]
-    biggest = max(queues, key=lambda q: weights[q[1]])[0]
-    probes.update(
-        {
-            "ticket_id": middle,
-            "queue_id": biggest.id,
-            "month_from": month.isoformat(),
-            "month_to": (month.replace(day=28) + timedelta(days=4)).replace(day=1).isoformat(),
-            "username": "bench",
-            "password": PASSWORD,
-            "tickets": written,
-        }
-    )
+            batch = []
+    if batch:
+        with transaction.atomic():
+            Ticket.objects.bulk_create(batch, batch_size=2000)
+        written += len(batch)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # ids were given: move the sequence past them
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('helpdesk_ticket', 'id'), "
+                "(SELECT max(id) FROM helpdesk_ticket))"
+            )
+        cursor.execute("ANALYZE")
+    probes = {
+        "queues": {code: q.id for code, q in queues.items()},
+        "username": "bench",
+        "password": PASSWORD,
+        "tickets": written,
+    }
     Path(args.probes).write_text(json.dumps(probes, ensure_ascii=False, indent=1), "utf-8")
     print(f"peer ({connection.vendor}): {written} tickets in {time.perf_counter() - started:.1f}s")
     return 0

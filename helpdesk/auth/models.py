@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -166,9 +167,13 @@ class RecoveryCode(db.Model):
 def dummy_verify(password: str) -> None:
     """Spend the same time as a real check, so unknown usernames are not revealed by timing."""
     try:
-        _hasher.verify(_DUMMY_HASH, password)
+        _hasher.verify(_dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         pass
 
 
-_DUMMY_HASH = _hasher.hash("not-a-password")
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Made at the first sign-in attempt, not at import: a hash costs what a sign-in costs
+    # (about 0,2 s), which every command and worker start would otherwise pay.
+    return _hasher.hash("not-a-password")

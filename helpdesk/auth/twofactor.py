@@ -17,7 +17,6 @@ import secrets
 import time
 
 import pyotp
-import segno
 from flask import current_app
 from markupsafe import Markup
 from sqlalchemy import delete, func, or_, select, update
@@ -63,6 +62,8 @@ def provisioning_uri(user: User) -> str:
 
 def qr_svg(uri: str) -> Markup:
     """The QR code of ``uri`` as an inline <svg> element (no script, no style attribute)."""
+    import segno  # drawn on the set-up page only
+
     svg = segno.make(uri, error="m").svg_inline(
         scale=5, dark="#000", light="#fff", title="Mã QR để thêm tài khoản vào ứng dụng xác thực"
     )

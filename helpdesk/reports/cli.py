@@ -74,7 +74,6 @@ def build(
     from .builder import ReportError, month_label
     from .render import render_html, render_pdf
     from .services import build_document, figures_of
-    from .word import render_docx
 
     code = _code(month, period)
     suffix = Path(output).suffix.lower().lstrip(".")
@@ -91,8 +90,10 @@ def build(
             err=True,
         )
     if fmt == "pdf":
-        data = render_pdf(doc)
+        data = render_pdf(doc, charts_aside=True)
     elif fmt == "docx":
+        from .word import render_docx
+
         data = render_docx(doc)
     else:
         data = render_html(doc).encode("utf-8")

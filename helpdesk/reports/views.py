@@ -23,7 +23,6 @@ from .builder import ReportError, month_label
 from .forms import IssueForm, ParagraphForm, SettingsForm
 from .render import chart_sources, render_pdf
 from .text import paragraph_label
-from .word import render_docx
 
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -328,6 +327,8 @@ def docx(month: str):
     except ReportError as exc:
         flash(str(exc), "error")
         return redirect(url_for("reports.draft", month=period.code))
+    from .word import render_docx  # python-docx: loaded when a DOCX is asked for
+
     return _file(render_docx(doc), f"bao-cao-{period.code}.docx", DOCX_TYPE)
 
 

@@ -65,7 +65,6 @@ from .services import (
     unlock_month,
     update_activity,
 )
-from .template import build_template, template_filename
 from .uploads import (
     build_preview,
     confirm_upload,
@@ -145,6 +144,8 @@ def month(month: str):
 @bp.route("/<month>/mau.xlsx")
 @role_required("supervisor")
 def template(month: str):
+    from .template import build_template, template_filename  # openpyxl, when asked for
+
     month = month_or_404(month)
     return send_file(
         io.BytesIO(build_template(month)),
