@@ -63,12 +63,22 @@ class Client:
     cookies: dict[str, str] = field(default_factory=dict)
 
     def request(
-        self, method: str, path: str, form: dict | list | None = None, headers: dict | None = None
+        self,
+        method: str,
+        path: str,
+        form: dict | list | None = None,
+        headers: dict | None = None,
+        json: object = None,
     ) -> Response:
         body = urlencode(form, doseq=True).encode() if form is not None else None
         sent = {"Host": f"{HOST}:{self.port}", "Connection": "close"}
         if body is not None:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
+        if json is not None:
+            import json as json_module
+
+            body = json_module.dumps(json, ensure_ascii=False).encode("utf-8")
+            sent["Content-Type"] = "application/json"
         if self.cookies:
             sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         sent.update(headers or {})
