@@ -799,13 +799,23 @@ def _service_levels(period: ReportPeriod, today: date, categories, units, dims) 
         .where(_in_period(period))
         .group_by(category_id, unit_id, Ticket.operator_id)
     ).all()
-    by: dict[str, dict] = {"category": {}, "unit": {}, "operator": {}}
-    total = OnTime()
+    # Summed as plain lists (a large desk's month has tens of thousands of rows here; a frozen
+    # OnTime per addition cost more than the query), then made OnTime values once.
+    sums_by: dict[str, dict] = {"category": {}, "unit": {}, "operator": {}}
+    grand = [0, 0, 0, 0]
     for category_id, unit, operator_id, *sums in rows:
-        counts = OnTime(*(int(v or 0) for v in sums))
-        total += counts
+        values = [int(v or 0) for v in sums]
+        for i, v in enumerate(values):
+            grand[i] += v
         for name, key in (("category", category_id), ("unit", unit), ("operator", operator_id)):
-            by[name][key] = by[name].get(key, OnTime()) + counts
+            kept = sums_by[name].get(key)
+            if kept is None:
+                sums_by[name][key] = values.copy()
+            else:
+                for i, v in enumerate(values):
+                    kept[i] += v
+    total = OnTime(*grand)
+    by = {name: {k: OnTime(*v) for k, v in kept.items()} for name, kept in sums_by.items()}
 
     def labelled(counted: dict, labels: dict, missing: str) -> list[OnTimeRow]:
         return [
@@ -1105,11 +1115,16 @@ def _level_counts(months: tuple[str, ...]) -> dict[tuple[str, str], int]:
     A ticket is counted under its unit's level, what the list's ``level`` filter does; tickets
     without a unit (``unit_key`` 0) are in no level.
     """
+    by_unit = (
+        select(TicketCount.month, TicketCount.unit_key, _sum_n().label("n"))
+        .where(TicketCount.month.in_(months), TicketCount.unit_key != 0)
+        .group_by(TicketCount.month, TicketCount.unit_key)
+        .subquery()
+    )
     rows = db.session.execute(
-        select(TicketCount.month, Unit.level, _sum_n())
-        .join(Unit, Unit.id == TicketCount.unit_key)
-        .where(TicketCount.month.in_(months))
-        .group_by(TicketCount.month, Unit.level)
+        select(by_unit.c.month, Unit.level, func.sum(by_unit.c.n))
+        .join(Unit, Unit.id == by_unit.c.unit_key)
+        .group_by(by_unit.c.month, Unit.level)
     ).all()
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for m, level, n in rows:
