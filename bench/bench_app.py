@@ -58,7 +58,9 @@ OPS = [
     ("create", "Create a ticket (POST)", 30, "other"),
     ("caller", "Quick entry: caller lookup", 30, "other"),
     ("dashboard", "Dashboard, month view", 200, "other"),
+    ("dashboard_quarter", "Dashboard, quarter view", 200, "other"),
     ("report", "Month report PDF", 1500, "other"),
+    ("report_year", "Year report PDF", 3000, "other"),
 ]
 PEER_EXTRA = [
     ("report_index", "django-helpdesk: reports index"),
@@ -76,7 +78,9 @@ PEER_EQUIVALENT = {
     "create": "tickets/submit/ (POST)",
     "caller": "(no equivalent)",
     "dashboard": "dashboard/",
+    "dashboard_quarter": "(no equivalent)",
     "report": "reports/queuemonth/ (HTML)",
+    "report_year": "(no equivalent)",
 }
 
 
@@ -103,6 +107,12 @@ def parse_args(argv=None):
         "server with several workers should run SQLite; the peer's file is WAL too)",
     )
     parser.add_argument("--markdown", type=Path, default=None, help="also write the table here")
+    parser.add_argument(
+        "--months", type=int, default=60, help="history generated (10 years: 120 months)"
+    )
+    parser.add_argument(
+        "--pg-database", default="helpdesk_bench", help="our PostgreSQL scratch database's name"
+    )
     args = parser.parse_args(argv)
     args.databases = [d for d in args.databases.split(",") if d and d != "none"]
     args.peer = {"both": ["sqlite", "postgresql"], "none": []}.get(args.peer, [args.peer])
@@ -131,12 +141,15 @@ def _recreate_pg(name: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def ensure_app_data(kind: str, tickets: int, fresh: bool, journal: str = "wal") -> str:
+def ensure_app_data(
+    kind: str, tickets: int, fresh: bool, journal: str = "wal", months: int = 60
+) -> str:
     """Generate our database for this size once (bench/generate.py); migrate it every run."""
     url = database_url(kind, tickets)
-    marker = OUT / f"helpdesk-{kind}.json"
+    marker = OUT / f"helpdesk-{kind}-{APP_PG_DB if kind == 'postgresql' else tickets}.json"
     known = json.loads(marker.read_text()) if marker.exists() else {}
-    if fresh or known.get("tickets") != tickets or known.get("url") != url:
+    wanted = {"tickets": tickets, "url": url, "months": months}
+    if fresh or any(known.get(k) != v for k, v in wanted.items()):
         if kind == "sqlite":
             path = Path(url[len("sqlite:///") :])
             for suffix in ("", "-wal", "-shm", "-journal"):
@@ -146,8 +159,9 @@ def ensure_app_data(kind: str, tickets: int, fresh: bool, journal: str = "wal") 
         log(f"{kind}: generating {tickets:,} tickets (bench/generate.py)")
         started = time.monotonic()
         generator = [sys.executable, str(BENCH / "generate.py"), "--tickets", str(tickets)]
+        generator += ["--months", str(months)]
         subprocess.run([*generator, "--database-url", url], check=True, cwd=ROOT)
-        marker.write_text(json.dumps({"tickets": tickets, "url": url}))
+        marker.write_text(json.dumps(wanted))
         log(f"{kind}: generated in {time.monotonic() - started:.0f} s")
     env = {**os.environ, "DATABASE_URL": url, "HELPDESK_DEMO": "1"}
     flask = [sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"]
@@ -366,10 +380,15 @@ def measure_app(kind: str, url: str, args, floor) -> tuple[dict[str, Result], di
             )
 
         ops["create"] = create
+        last = probes["last_month"]
+        quarter = f"{last[:4]}-Q{(int(last[5:]) - 1) // 3 + 1}"
+        year = str(int(last[:4]) - 1)  # the last whole year
         if probes["built"]["dashboard"]:
-            ops["dashboard"] = get(f"/tong-hop/{probes['last_month']}")
+            ops["dashboard"] = get(f"/tong-hop/{last}")
+            ops["dashboard_quarter"] = get(f"/tong-hop/{quarter}")
         if probes["built"]["report"]:
-            ops["report"] = get(f"/bao-cao/{probes['last_month']}/tai-ve.pdf")
+            ops["report"] = get(f"/bao-cao/{last}/tai-ve.pdf")
+            ops["report_year"] = get(f"/bao-cao/{year}/tai-ve.pdf")
         for key, _label, _target, _kind in OPS:
             if key not in ops:
                 results[key] = not_built(key)
@@ -561,7 +580,9 @@ def postgres_reachable() -> bool:
 
 
 def main(argv=None) -> int:
+    global APP_PG_DB
     args = parse_args(argv)
+    APP_PG_DB = args.pg_database
     OUT.mkdir(parents=True, exist_ok=True)
     if "postgresql" in args.databases + args.peer and not postgres_reachable():
         log(f"PostgreSQL is not reachable at {PG_BASE}: measuring SQLite only")
@@ -582,7 +603,7 @@ def main(argv=None) -> int:
         # Our generated data: measured, and the source the peer loads (the same tickets).
         source = (args.databases or ["sqlite"])[0]
         urls = {
-            kind: ensure_app_data(kind, args.tickets, args.fresh, args.sqlite_journal)
+            kind: ensure_app_data(kind, args.tickets, args.fresh, args.sqlite_journal, args.months)
             for kind in dict.fromkeys([*args.databases, source])
         }
         ours: dict[str, dict[str, Result]] = {}
