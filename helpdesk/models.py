@@ -7,7 +7,7 @@ from .dashboard import models as _dashboard_indexes  # noqa: F401 - an index on 
 from .mail.models import OutboxMail
 from .reports.models import IssuedReport, OrgSetting, ReportDraft
 from .stats.models import Activity, CityStat, ControlTotal, MonthLock, UnitStat
-from .tickets.counts import TicketCount
+from .tickets.counts import TicketCount, TicketTrendCount, TicketUnitCount
 from .tickets.models import Category, Ticket, TicketCounter, TicketEvent
 from .units.models import Unit
 from .workcal.models import CalendarChange
@@ -30,6 +30,8 @@ __all__ = [
     "TicketCount",
     "TicketCounter",
     "TicketEvent",
+    "TicketTrendCount",
+    "TicketUnitCount",
     "Unit",
     "UnitStat",
     "User",

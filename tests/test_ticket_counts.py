@@ -12,7 +12,13 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 
 from helpdesk.extensions import db
-from helpdesk.tickets.counts import TicketCount, differences, rebuild
+from helpdesk.tickets.counts import (
+    TicketCount,
+    TicketTrendCount,
+    TicketUnitCount,
+    differences,
+    rebuild,
+)
 from helpdesk.tickets.models import Category, Ticket
 from helpdesk.units.models import Unit
 
@@ -32,8 +38,8 @@ operation = st.tuples(
 )  # fmt: skip
 
 
-def _kept_total() -> int:
-    return int(db.session.scalar(select(func.coalesce(func.sum(TicketCount.n), 0))))
+def _kept_total(model=TicketCount) -> int:
+    return int(db.session.scalar(select(func.coalesce(func.sum(model.n), 0))))
 
 
 def _pick(seq, i):
@@ -149,14 +155,16 @@ def test_kept_counts_equal_a_fresh_count_after_random_changes(demo_app, steps):
             assert _kept_total() == before  # a rolled-back change moved no count
         db.session.expire_all()
         assert differences() == [], (kind, commit)
-    assert _kept_total() == db.session.scalar(select(func.count()).select_from(Ticket))
+    tickets = db.session.scalar(select(func.count()).select_from(Ticket))
+    assert [_kept_total(m) for m in (TicketCount, TicketTrendCount, TicketUnitCount)] == [
+        tickets
+    ] * 3
 
 
-def test_the_demo_data_is_counted_from_the_start(demo_app):
+@pytest.mark.parametrize("model", [TicketCount, TicketTrendCount, TicketUnitCount])
+def test_the_demo_data_is_counted_from_the_start(demo_app, model):
     assert differences() == []
-    kept = db.session.execute(
-        select(TicketCount.month, func.sum(TicketCount.n)).group_by(TicketCount.month)
-    ).all()
+    kept = db.session.execute(select(model.month, func.sum(model.n)).group_by(model.month)).all()
     fresh = db.session.execute(
         select(Ticket.opened_month, func.count()).group_by(Ticket.opened_month)
     ).all()
@@ -186,10 +194,16 @@ def test_check_and_rebuild_commands(demo_app):
     assert runner.invoke(args=["counts", "check"]).exit_code == 0
     # A hand-made change that bypasses the triggers (or a restore of an old table) is found...
     db.session.execute(text("UPDATE ticket_counts SET n = n + 3 WHERE month = '2023-09'"))
+    first = "SELECT min(unit_key) FROM ticket_unit_counts WHERE month = '2023-08'"
+    db.session.execute(
+        text(f"DELETE FROM ticket_unit_counts WHERE month = '2023-08' AND unit_key = ({first})")
+    )
     db.session.commit()
     result = runner.invoke(args=["counts", "check"])
     assert result.exit_code == 1
-    assert "kept" in result.output and "counted" in result.output
+    assert "ticket_counts: 2023-09" in result.output and "counted" in result.output
+    assert "row(s) differ" in result.output
+    assert [d.table for d in differences()].count("ticket_unit_counts") == 1
     # ...and mended.
     result = runner.invoke(args=["counts", "rebuild"])
     assert result.exit_code == 0, result.output
@@ -202,10 +216,10 @@ def test_rebuild_drops_the_emptied_rows(demo_app):
     ticket = db.session.scalar(select(Ticket).limit(1))
     ticket.channel = "other" if ticket.channel != "other" else "web"
     db.session.commit()
-    empty = select(func.count()).select_from(TicketCount).where(TicketCount.n == 0)
     rebuild()
     db.session.commit()
-    assert db.session.scalar(empty) == 0
+    for model in (TicketCount, TicketTrendCount, TicketUnitCount):
+        assert not db.session.scalar(select(func.count()).select_from(model).where(model.n == 0))
     assert differences() == []
 
 

@@ -47,7 +47,7 @@ from ..extensions import db
 from ..periods import ReportPeriod
 from ..stats.models import CityStat, UnitStat
 from ..tickets import sla
-from ..tickets.counts import TicketCount
+from ..tickets.counts import TicketTrendCount, TicketUnitCount
 from ..tickets.models import (
     AUDIENCE_LABELS,
     AUDIENCES,
@@ -1060,13 +1060,14 @@ def _trend(months: tuple[str, ...], categories, counted: tuple[str, ...] = ()) -
     The months of ``counted`` (a period and the one before it, up to 24 months) are read by the
     same first query, so the period's totals need no query of their own.
     """
-    # The months by audience x category, from the kept counts (tickets.counts): their rows
-    # for the months, never the tickets themselves.
+    # The months by audience x category, from the kept counts (tickets.counts): a few dozen
+    # rows a month, never the tickets themselves.
     read = sorted(set(months) | set(counted))
+    kept = TicketTrendCount
     rows = db.session.execute(
-        select(TicketCount.month, TicketCount.audience, TicketCount.category_id, _sum_n())
-        .where(TicketCount.month.in_(read))
-        .group_by(TicketCount.month, TicketCount.audience, TicketCount.category_id)
+        select(kept.month, kept.audience, kept.category_id, kept.n).where(
+            kept.month.in_(read), kept.n != 0
+        )
     ).all()
     by_month_cat: dict[tuple[str, int], int] = defaultdict(int)
     by_month_aud: dict[tuple[str, str], int] = defaultdict(int)
@@ -1115,25 +1116,17 @@ def _level_counts(months: tuple[str, ...]) -> dict[tuple[str, str], int]:
     A ticket is counted under its unit's level, what the list's ``level`` filter does; tickets
     without a unit (``unit_key`` 0) are in no level.
     """
-    by_unit = (
-        select(TicketCount.month, TicketCount.unit_key, _sum_n().label("n"))
-        .where(TicketCount.month.in_(months), TicketCount.unit_key != 0)
-        .group_by(TicketCount.month, TicketCount.unit_key)
-        .subquery()
-    )
+    kept = TicketUnitCount
     rows = db.session.execute(
-        select(by_unit.c.month, Unit.level, func.sum(by_unit.c.n))
-        .join(Unit, Unit.id == by_unit.c.unit_key)
-        .group_by(by_unit.c.month, Unit.level)
+        select(kept.month, Unit.level, func.sum(kept.n))
+        .join(Unit, Unit.id == kept.unit_key)
+        .where(kept.month.in_(months))
+        .group_by(kept.month, Unit.level)
     ).all()
     counts: dict[tuple[str, str], int] = defaultdict(int)
     for m, level, n in rows:
         counts[m, level] = int(n or 0)
     return counts
-
-
-def _sum_n():
-    return func.sum(TicketCount.n)
 
 
 def _levels_by_month(months: tuple[str, ...]) -> dict[str, dict[str, set[str]]]:

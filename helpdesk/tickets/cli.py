@@ -29,10 +29,11 @@ def check() -> None:
         click.echo("ticket counts agree with the tickets")
         return
     for d in found[:50]:
-        click.echo(f"{' / '.join(str(k) for k in d.key)}: kept {d.stored}, counted {d.counted}")
+        key = " / ".join(str(k) for k in d.key)
+        click.echo(f"{d.table}: {key}: kept {d.stored}, counted {d.counted}")
     if len(found) > 50:
         click.echo(f"... and {len(found) - 50} more")
-    click.echo(f"{len(found)} combination(s) differ: run `flask counts rebuild`", err=True)
+    click.echo(f"{len(found)} row(s) differ: run `flask counts rebuild`", err=True)
     sys.exit(1)
 
 
@@ -44,4 +45,4 @@ def rebuild_command() -> None:
     started = time.monotonic()
     rows = rebuild()
     db.session.commit()
-    click.echo(f"rebuilt {rows} combination(s) in {time.monotonic() - started:.1f} s")
+    click.echo(f"rebuilt {rows} row(s) in {time.monotonic() - started:.1f} s")
