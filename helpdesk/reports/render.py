@@ -81,13 +81,17 @@ def draw_charts_aside(doc: ReportDocument):
     For a one-off process (``flask report build``): matplotlib's import and the drawing (about
     half a second each on a 2-core machine) then run beside WeasyPrint's import and layout
     instead of before them. A server keeps both loaded and its charts cached, and never forks
-    per request. None where fork is not available.
+    per request. None where fork is not available, or where another thread runs (a forked
+    child could wait forever on a lock that thread held): the charts are then drawn here.
     """
     import multiprocessing
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
     pictures = _chart_pictures(doc)
     if not pictures or "fork" not in multiprocessing.get_all_start_methods():
+        return None
+    if threading.active_count() > 1:
         return None
     executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
     future = executor.submit(_draw_charts, pictures)
