@@ -7,7 +7,15 @@ from .dashboard import models as _dashboard_indexes  # noqa: F401 - an index on 
 from .mail.models import OutboxMail
 from .reports.models import IssuedReport, OrgSetting, ReportDraft
 from .stats.models import Activity, CityStat, ControlTotal, MonthLock, UnitStat
-from .tickets.counts import TicketCount, TicketTrendCount, TicketUnitCount
+from .tickets.counts import (
+    TicketCount,
+    TicketDimensionCount,
+    TicketMinuteCount,
+    TicketOnTimeCount,
+    TicketTrendCount,
+    TicketUnitCategoryCount,
+    TicketUnitCount,
+)
 from .tickets.models import Category, Ticket, TicketCounter, TicketEvent
 from .units.models import Unit
 from .workcal.models import CalendarChange
@@ -28,6 +36,10 @@ __all__ = [
     "ReportDraft",
     "Ticket",
     "TicketCount",
+    "TicketDimensionCount",
+    "TicketMinuteCount",
+    "TicketOnTimeCount",
+    "TicketUnitCategoryCount",
     "TicketCounter",
     "TicketEvent",
     "TicketTrendCount",

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, func, select, text, update
 
+from helpdesk.auth.models import User
 from helpdesk.extensions import db
 from helpdesk.tickets.counts import (
     TicketCount,
@@ -30,7 +31,8 @@ MONTHS = ["2023-08", "2023-09", "2025-08"]
 operation = st.tuples(
     st.sampled_from(
         ["create", "create_service", "status", "channel", "unit", "no_unit", "category",
-         "month", "bulk_status", "bulk_unit", "delete", "merge", "noop_edit"]
+         "month", "bulk_status", "bulk_unit", "delete", "merge", "noop_edit", "resolve",
+         "unresolve", "due", "satisfaction", "operator", "forward", "bulk_resolve"]
     ),
     st.integers(0, 10_000),
     st.integers(0, 10_000),
@@ -46,7 +48,7 @@ def _pick(seq, i):
     return seq[i % len(seq)]
 
 
-def _apply(kind: str, a: int, b: int, c: int, ids: list[int], units, categories) -> None:
+def _apply(kind: str, a: int, b: int, c: int, ids: list[int], units, categories, operators=(1,)):
     from helpdesk.tickets.services import TicketValues, create_ticket
 
     if kind == "create":
@@ -99,6 +101,29 @@ def _apply(kind: str, a: int, b: int, c: int, ids: list[int], units, categories)
         month = _pick(MONTHS, b)
         ticket.opened_month = month
         ticket.opened_at = datetime.fromisoformat(f"{month}-10 10:00")
+    elif kind == "resolve":
+        # Within the hour, the day, the month or over a year: every histogram bucket.
+        minutes = [b % 60, 60 + b % 1380, 1440 + b * 7, 600_000 + b][c % 4]
+        ticket.status = "resolved" if c % 2 else "closed"
+        ticket.resolved_at = ticket.opened_at + timedelta(minutes=minutes)
+    elif kind == "unresolve":
+        ticket.status = "open"
+        ticket.resolved_at = None if b % 3 else ticket.resolved_at  # reopened, kept or not
+    elif kind == "due":
+        ticket.due_at = None if b % 5 == 0 else ticket.opened_at + timedelta(hours=b % 100)
+    elif kind == "satisfaction":
+        ticket.satisfaction = [None, "satisfied", "neutral", "unsatisfied"][b % 4]
+    elif kind == "operator":
+        ticket.operator_id = None if b % 3 == 0 else _pick(operators, b)
+    elif kind == "forward":
+        ticket.forwarded_unit_id = None if b % 4 == 0 else _pick(units, b).id
+    elif kind == "bulk_resolve":
+        db.session.execute(
+            update(Ticket)
+            .where(Ticket.id % 6 == b % 6)
+            .values(status="closed", resolved_at=Ticket.opened_at)
+            .execution_options(synchronize_session=False)
+        )
     elif kind == "noop_edit":
         ticket.summary = f"Sửa nội dung {b}"  # no counted column: nothing moves
     elif kind == "bulk_status":
@@ -134,7 +159,7 @@ def _has_events(ticket_id: int):
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -144,10 +169,11 @@ def _has_events(ticket_id: int):
 def test_kept_counts_equal_a_fresh_count_after_random_changes(demo_app, steps):
     units = list(db.session.scalars(select(Unit).order_by(Unit.id).limit(40)))
     categories = list(db.session.scalars(select(Category).order_by(Category.id)))
+    operators = list(db.session.scalars(select(User.id).order_by(User.id)))
     for (kind, a, b, c), commit in steps:
         ids = list(db.session.scalars(select(Ticket.id).order_by(Ticket.id)))
         before = _kept_total()
-        _apply(kind, a, b, c, ids, units, categories)
+        _apply(kind, a, b, c, ids, units, categories, operators)
         if commit:
             db.session.commit()
         else:

@@ -9,7 +9,7 @@ ix_tickets_month_audience_category. Migrations: 0003_dashboard_index, then
 paused_at, forwarded_unit_id and merged_into_id: on-time rates by category, unit, operator).
 """
 
-from sqlalchemy import Index
+from sqlalchemy import Index, text
 
 from ..tickets.models import Ticket
 
@@ -29,4 +29,23 @@ MONTH_INDEX = Index(
     Ticket.paused_at,
     Ticket.forwarded_unit_id,
     Ticket.merged_into_id,
+)
+
+# The unresolved tickets only (migration 0013): what the dashboard counts live, as of now
+# (overdue; late or still in time), every other count being kept (tickets.counts).
+UNRESOLVED = "status IN ('open', 'in_progress', 'waiting', 'forwarded')"
+UNRESOLVED_INDEX = Index(
+    "ix_tickets_unresolved_month",
+    Ticket.opened_month,
+    Ticket.status,
+    Ticket.category_id,
+    Ticket.unit_id,
+    Ticket.forwarded_unit_id,
+    Ticket.operator_id,
+    Ticket.due_at,
+    Ticket.paused_at,
+    Ticket.resolved_at,
+    Ticket.merged_into_id,
+    sqlite_where=text(UNRESOLVED),
+    postgresql_where=text(UNRESOLVED),
 )

@@ -1,15 +1,17 @@
 """The supervisors' dashboard for a period: every figure computed by SQL aggregation.
 
 A period is a month, a quarter, six or nine months or a year (``helpdesk.periods.ReportPeriod``).
-``build_period(period, today)`` runs ten queries (categories; the period's units, ``units_in``;
-the tickets by month x audience x category over the trend and both compared periods, by month x
-unit level, and the levels' lifetimes; the period's small dimensions and operator names; unit x
-category; resolution-time buckets; unit statistics) whatever the number of tickets, units or
-months, and returns frozen dataclasses of plain values. The trend's two queries read the counts
-the database keeps per month (``tickets.counts``), so a desk's years of history cost what its
-combinations of unit, category, channel and status cost, not its tickets; the period's own
-queries are index-only scans of the period's tickets. Nothing here reads the request or loads
-a ticket row. ``build_month(month, today)`` is the same for one month.
+``build_period(period, today)`` runs twelve queries (categories; the period's units,
+``units_in``; the tickets by month x audience x category over the trend and both compared
+periods, by month x unit, and the levels' lifetimes; the period's small dimensions and operator
+names; unit x category; resolution minutes; on-time counts; the unresolved tickets; unit
+statistics) whatever the number of tickets, units or months, and returns frozen dataclasses of
+plain values. Every count reads the counts the database keeps per month (``tickets.counts``,
+kept by triggers in each ticket's own transaction), so a period costs what its months'
+combinations cost, not its tickets; only what depends on the time of day (overdue, late, still
+in time) is counted live, among the period's unresolved tickets, which a partial index holds
+(``ix_tickets_unresolved_month``). Nothing here reads the request or loads a ticket row.
+``build_month(month, today)`` is the same for one month.
 
 The period's tickets are those opened in its months; each count is compared with the period of
 equal length just before (``ReportPeriod.previous``). Units change over time (departments merged
@@ -32,13 +34,11 @@ from datetime import date
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     and_,
     case,
-    cast,
     func,
-    literal_column,
     select,
+    text,
     union_all,
 )
 
@@ -47,7 +47,14 @@ from ..extensions import db
 from ..periods import ReportPeriod
 from ..stats.models import CityStat, UnitStat
 from ..tickets import sla
-from ..tickets.counts import TicketTrendCount, TicketUnitCount
+from ..tickets.counts import (
+    TicketDimensionCount,
+    TicketMinuteCount,
+    TicketOnTimeCount,
+    TicketTrendCount,
+    TicketUnitCategoryCount,
+    TicketUnitCount,
+)
 from ..tickets.models import (
     AUDIENCE_LABELS,
     AUDIENCES,
@@ -333,23 +340,6 @@ def bucket_width(lower: int) -> int:
     return 0
 
 
-def _minutes_expr():
-    """Whole minutes from opening to resolution, on SQLite and PostgreSQL."""
-    if db.engine.dialect.name == "sqlite":
-        seconds = (func.julianday(Ticket.resolved_at) - func.julianday(Ticket.opened_at)) * 86400
-        return cast(cast(seconds + 0.5, Integer) / 60, Integer)
-    # date_part gives a double; EXTRACT gives a numeric since PostgreSQL 14 (twice as slow here).
-    seconds = func.date_part("epoch", Ticket.resolved_at - Ticket.opened_at)
-    return cast(func.floor(seconds / 60), Integer)
-
-
-def _bucket_expr(minutes):
-    whens = []
-    for limit, width in _BUCKETS:
-        whens.append((minutes < limit, minutes if width == 1 else (minutes / width) * width))
-    return case(*whens, else_=literal_column(str(_OVERFLOW)))
-
-
 def percentile(buckets: list[tuple[int, int]], p: float) -> tuple[float | None, float]:
     """Nearest-rank percentile from sorted (lower bound, count) buckets, and its error bound."""
     n = sum(c for _lo, c in buckets)
@@ -413,8 +403,8 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
 def build_period(
     period: ReportPeriod | str, today: date, late_category: str = LATE_CATEGORY
 ) -> Dashboard:
-    """Compute every figure of the dashboard for ``period``, overdue as of today (ten queries,
-    whatever the period's length).
+    """Compute every figure of the dashboard for ``period``, overdue as of today (twelve
+    queries, whatever the period's length).
 
     ``late_category`` is the code of the category counted as late-dossier complaints.
     """
@@ -426,7 +416,8 @@ def build_period(
     categories = _categories()
     units = units_in(Period(period.first_day, period.last_day))
     trend = _trend(trend_window(last), categories, counted=period.months + prev.months)
-    dims = _period_dimensions(period, today)
+    live = _unresolved(period, today)
+    dims = _period_dimensions(period, live)
     unit_counts = _unit_category_counts(period)
     buckets = _resolution_buckets(period, today)
     stats = _unit_stats(period)
@@ -460,7 +451,7 @@ def build_period(
         stats_months=stats.months,
         district_phrase=_district_phrase(units.units),
         satisfaction=_satisfaction(unit_counts, categories, units.units, dims),
-        service_levels=_service_levels(period, today, categories, units.units, dims),
+        service_levels=_service_levels(period, live, categories, units.units, dims),
     )
 
 
@@ -492,6 +483,11 @@ def _in_period(period: ReportPeriod) -> ColumnElement[bool]:
     return Ticket.opened_month.in_(period.months)
 
 
+# The unresolved statuses as literal SQL: the planner can then use the partial index
+# ix_tickets_unresolved_month (0013), which holds those tickets only.
+_UNRESOLVED = text("tickets.status IN (" + ", ".join(f"'{s}'" for s in sla.UNRESOLVED) + ")")
+
+
 @dataclass(frozen=True)
 class _Dimensions:
     """The period's tickets by channel, status and operator, and two flags counted alongside."""
@@ -506,37 +502,66 @@ class _Dimensions:
     operator_satisfaction: dict[int | None, dict[str, int]] = field(default_factory=dict)
 
 
-def _period_dimensions(period: ReportPeriod, today: date) -> _Dimensions:
-    """Channel x status x operator in one pass, then the operators' names (two queries)."""
-    same_day = _where(today, same_day=True)
-    overdue = _where(today, overdue=True)
+def _unresolved(period: ReportPeriod, today: date) -> list:
+    """The period's unresolved tickets by category x unit x operator: still in time, late (the
+    service-level counts: not merged, with a due time, not resolved before) and overdue (the
+    list's ``overdue`` filter), as of now (one query, over ix_tickets_unresolved_month)."""
+    now = moment_of(today)
+    late = sla.late_open_condition(now)
+    counted = and_(
+        Ticket.resolved_at.is_(None),
+        Ticket.merged_into_id.is_(None),
+        Ticket.due_at.is_not(None),
+    )
+    unit_id = func.coalesce(Ticket.forwarded_unit_id, Ticket.unit_id)
+    return db.session.execute(
+        select(
+            Ticket.category_id,
+            unit_id,
+            Ticket.operator_id,
+            func.sum(case((and_(counted, ~late), 1), else_=0)),
+            func.sum(case((and_(counted, late), 1), else_=0)),
+            func.sum(case((_where(today, overdue=True), 1), else_=0)),
+        )
+        .where(_in_period(period), _UNRESOLVED)
+        .group_by(Ticket.category_id, unit_id, Ticket.operator_id)
+    ).all()
+
+
+def _period_dimensions(period: ReportPeriod, live: list) -> _Dimensions:
+    """Channel x status x operator x satisfaction from the kept counts, the overdue ones from
+    the live count of the unresolved (``_unresolved``), then the operators' names (two
+    queries)."""
+    kept = TicketDimensionCount
     rows = db.session.execute(
         select(
-            Ticket.channel,
-            Ticket.status,
-            Ticket.operator_id,
-            Ticket.satisfaction,
-            func.count(),
-            func.sum(case((same_day, 1), else_=0)),
-            func.sum(case((overdue, 1), else_=0)),
-            func.sum(case((Ticket.resolved_at.is_not(None), 1), else_=0)),
+            kept.channel,
+            kept.status,
+            kept.operator_key,
+            kept.satisfaction_key,
+            func.sum(kept.n),
+            func.sum(kept.same_day),
         )
-        .where(_in_period(period))
-        .group_by(Ticket.channel, Ticket.status, Ticket.operator_id, Ticket.satisfaction)
+        .where(kept.month.in_(period.months))
+        .group_by(kept.channel, kept.status, kept.operator_key, kept.satisfaction_key)
     ).all()
+    overdue_n = sum(int(row[5] or 0) for row in live)
     channel_n: dict[str, int] = defaultdict(int)
     status_n: dict[str, int] = defaultdict(int)
     operator_n: dict[int | None, int] = defaultdict(int)
     operator_sat: dict[int | None, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    same_day_n = overdue_n = 0
-    for channel, status, operator_id, satisfaction, n, sd, od, _timed in rows:
+    same_day_n = 0
+    for channel, status, operator_key, satisfaction, n, sd in rows:
+        n = int(n or 0)
+        if not n:
+            continue
+        operator_id = operator_key or None
         channel_n[channel] += n
         status_n[status] += n
         operator_n[operator_id] += n
         if satisfaction:
             operator_sat[operator_id][satisfaction] += n
         same_day_n += int(sd or 0)
-        overdue_n += int(od or 0)
     operator_ids = [i for i in operator_n if i is not None]
     names = (
         dict(
@@ -548,69 +573,72 @@ def _period_dimensions(period: ReportPeriod, today: date) -> _Dimensions:
         else {}
     )
     return _Dimensions(
-        channel_n, status_n, operator_n, names, same_day_n, overdue_n, dict(operator_sat)
+        channel_n, status_n, operator_n, names, same_day_n, int(overdue_n or 0), dict(operator_sat)
     )
 
 
 def _unit_category_counts(period: ReportPeriod) -> list:
-    """The period's tickets by unit x category, with each unit's level and parent (one query).
+    """The period's tickets by unit x category x satisfaction, from the kept counts, with
+    each unit's level and parent (one query).
 
     The level and parent come from the unit itself, not from the period's units: a ticket filed
     against a unit that does not exist in the period (imported data) is still counted as the
     ticket list's ``level`` and ``district`` filters count it.
     """
-    unit_id = _unit_key().label("unit_id")
+    kept = TicketUnitCategoryCount
     counts = (
-        select(unit_id, Ticket.category_id, Ticket.satisfaction, func.count().label("n"))
-        .where(_in_period(period))
-        .group_by(unit_id, Ticket.category_id, Ticket.satisfaction)
+        select(
+            kept.unit_key,
+            kept.category_id,
+            kept.satisfaction_key,
+            func.sum(kept.n).label("n"),
+        )
+        .where(kept.month.in_(period.months))
+        .group_by(kept.unit_key, kept.category_id, kept.satisfaction_key)
         .subquery()
     )
-    return db.session.execute(
+    rows = db.session.execute(
         select(
-            counts.c.unit_id,
+            counts.c.unit_key,
             Unit.level,
             Unit.parent_id,
             counts.c.category_id,
             counts.c.n,
-            counts.c.satisfaction,
+            counts.c.satisfaction_key,
         )
         .select_from(counts)
-        .outerjoin(Unit, Unit.id == counts.c.unit_id)
+        .outerjoin(Unit, Unit.id == counts.c.unit_key)
+        .where(counts.c.n != 0)
     ).all()
-
-
-def _unit_key():
-    """``unit_id`` to group by. On SQLite an expression (``unit_id + 0``, the same value): a
-    bare column lets its planner walk ix_tickets_unit_opened for the grouping order, one table
-    lookup per ticket of the whole table, as soon as a period of several months looks like a
-    large part of it (measured: 0,7 s instead of 0,07 s for a year of 100.000 tickets)."""
-    if db.engine.dialect.name == "sqlite":
-        return Ticket.unit_id + 0
-    return Ticket.unit_id
+    return [
+        (unit_key or None, level, parent_id, category_id, int(n), satisfaction or None)
+        for unit_key, level, parent_id, category_id, n, satisfaction in rows
+    ]
 
 
 def _resolution_buckets(period: ReportPeriod, today: date) -> list[tuple[int, int]]:
-    """Resolution-time histogram of the period's resolved and closed tickets (one query).
+    """Resolution-time histogram of the period's resolved and closed tickets (one query over
+    the kept counts by whole minute; bucketed here, each bucket starting at a multiple of its
+    width)."""
+    kept = TicketMinuteCount
+    rows = db.session.execute(
+        select(kept.minutes, func.sum(kept.n))
+        .where(kept.month.in_(period.months))
+        .group_by(kept.minutes)
+    ).all()
+    buckets: dict[int, int] = defaultdict(int)
+    for minutes, n in rows:
+        if n:
+            buckets[bucket_of(int(minutes))] += int(n)
+    return sorted(buckets.items())
 
-    Grouping by the exact minute first computes each duration once (SQLite would otherwise
-    evaluate it again in every branch of the bucket CASE); the outer query then buckets a few
-    thousand (minute, count) rows at most.
-    """
-    minutes = _minutes_expr()
-    by_minute = (
-        select(minutes.label("minutes"), func.count().label("n"))
-        .where(_in_period(period), _where(today, statuses=DONE), Ticket.resolved_at.is_not(None))
-        .group_by(minutes)
-        .subquery()
-    )
-    bucket = _bucket_expr(by_minute.c.minutes).label("bucket")
-    return [
-        (int(lo), int(n))
-        for lo, n in db.session.execute(
-            select(bucket, func.sum(by_minute.c.n)).group_by(bucket).order_by(bucket)
-        ).all()
-    ]
+
+def bucket_of(minutes: int) -> int:
+    """The lower bound of the histogram bucket that holds ``minutes``."""
+    for limit, width in _BUCKETS:
+        if minutes < limit:
+            return minutes if width == 1 else (minutes // width) * width
+    return _OVERFLOW
 
 
 @dataclass(frozen=True)
@@ -785,20 +813,23 @@ def _satisfaction(rows, categories, units, dims: _Dimensions) -> Satisfaction:
     )
 
 
-def _service_levels(period: ReportPeriod, today: date, categories, units, dims) -> ServiceLevels:
-    """On-time counts by category x unit x operator in one pass (index-only: the covering
-    index holds every column it reads)."""
-    now = moment_of(today)
-    unit_id = func.coalesce(Ticket.forwarded_unit_id, Ticket.unit_id)
-    # SQLite: ``category_id + 0``, as _unit_key, or its planner walks ix_tickets_category_id.
-    category_id = (
-        Ticket.category_id + 0 if db.engine.dialect.name == "sqlite" else Ticket.category_id
-    )
-    rows = db.session.execute(
-        select(category_id, unit_id, Ticket.operator_id, *sla.on_time_sums(now))
-        .where(_in_period(period))
-        .group_by(category_id, unit_id, Ticket.operator_id)
+def _service_levels(period: ReportPeriod, live: list, categories, units, dims) -> ServiceLevels:
+    """On-time counts by category x unit x operator: the resolved ones from the kept counts,
+    the unresolved ones (late or not, as of now) from the live count (one query)."""
+    kept = TicketOnTimeCount
+    resolved = db.session.execute(
+        select(
+            kept.category_id,
+            kept.unit_key,
+            kept.operator_key,
+            func.sum(kept.on_time),
+            func.sum(kept.late),
+        )
+        .where(kept.month.in_(period.months))
+        .group_by(kept.category_id, kept.unit_key, kept.operator_key)
     ).all()
+    rows = [(c, u or None, o or None, on, late, 0, 0) for c, u, o, on, late in resolved]
+    rows += [(c, u, o, 0, 0, in_time, late) for c, u, o, in_time, late, _overdue in live]
     # Summed as plain lists (a large desk's month has tens of thousands of rows here; a frozen
     # OnTime per addition cost more than the query), then made OnTime values once.
     sums_by: dict[str, dict] = {"category": {}, "unit": {}, "operator": {}}

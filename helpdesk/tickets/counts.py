@@ -23,7 +23,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, String, delete, func, insert, literal_column, select, text
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -72,13 +84,117 @@ class TicketUnitCount(db.Model):
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
+# The dashboard's period figures (migration 0013). What depends on the current time (late,
+# overdue) is not kept: it is counted live over the unresolved tickets, which the partial index
+# ix_tickets_unresolved_month holds.
+
+
+class TicketDimensionCount(db.Model):
+    """A month's tickets by channel, status, operator and satisfaction (``operator_key`` 0: no
+    operator; ``satisfaction_key`` "": not asked), and how many were resolved the day they came
+    in."""
+
+    __tablename__ = "ticket_dimension_counts"
+
+    month: Mapped[str] = mapped_column(String(12), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(12), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12), primary_key=True)
+    operator_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    satisfaction_key: Mapped[str] = mapped_column(String(12), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    same_day: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
+class TicketUnitCategoryCount(db.Model):
+    """A month's tickets by unit, category and satisfaction."""
+
+    __tablename__ = "ticket_unit_category_counts"
+
+    month: Mapped[str] = mapped_column(String(12), primary_key=True)
+    unit_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    satisfaction_key: Mapped[str] = mapped_column(String(12), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
+class TicketMinuteCount(db.Model):
+    """A month's resolved and closed tickets by whole minutes from opening to resolution
+    (a year or more: 525.600)."""
+
+    __tablename__ = "ticket_minute_counts"
+
+    month: Mapped[str] = mapped_column(String(12), primary_key=True)
+    minutes: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
+class TicketOnTimeCount(db.Model):
+    """A month's resolved tickets (not merged, with a due time) by category, unit (the unit
+    forwarded to, else the unit concerned; 0: none) and operator: on time or late."""
+
+    __tablename__ = "ticket_on_time_counts"
+
+    month: Mapped[str] = mapped_column(String(12), primary_key=True)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    unit_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    operator_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    on_time: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    late: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
+MINUTES_CAP = 525_600
+
+
 def _unit_key():
     return func.coalesce(Ticket.unit_id, literal_column("0"))
 
 
-# Each kept table with the ticket columns of its key, in the order of its key.
+def _zero_if_null(column):
+    return func.coalesce(column, literal_column("0"))
+
+
+def _blank_if_null(column):
+    return func.coalesce(column, literal_column("''"))
+
+
+def _flag(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def minutes_expr():
+    """Whole minutes from opening to resolution, on SQLite and PostgreSQL."""
+    if db.engine.dialect.name == "sqlite":
+        seconds = (func.julianday(Ticket.resolved_at) - func.julianday(Ticket.opened_at)) * 86400
+        return cast(cast(seconds + 0.5, Integer) / 60.0, Integer)
+    seconds = func.date_part("epoch", Ticket.resolved_at - Ticket.opened_at)
+    return cast(func.floor(seconds / 60), Integer)
+
+
+def _capped_minutes():
+    low, high = (
+        (func.min, func.max)
+        if db.engine.dialect.name == "sqlite"
+        else (
+            func.least,
+            func.greatest,
+        )
+    )
+    return low(high(minutes_expr(), -MINUTES_CAP), MINUTES_CAP)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A kept table: the ticket expressions of its key and of its values (in column order),
+    and the condition a ticket meets to be counted (None: every ticket)."""
+
+    model: type
+    keys: object  # () -> tuple of expressions
+    values: object = lambda: (func.count(),)  # noqa: E731
+    where: object = None  # () -> condition
+
+
 KEPT = (
-    (
+    Kept(
         TicketCount,
         lambda: (
             Ticket.opened_month,
@@ -89,8 +205,61 @@ KEPT = (
             Ticket.audience,
         ),
     ),
-    (TicketTrendCount, lambda: (Ticket.opened_month, Ticket.audience, Ticket.category_id)),
-    (TicketUnitCount, lambda: (Ticket.opened_month, _unit_key())),
+    Kept(TicketTrendCount, lambda: (Ticket.opened_month, Ticket.audience, Ticket.category_id)),
+    Kept(TicketUnitCount, lambda: (Ticket.opened_month, _unit_key())),
+    Kept(
+        TicketDimensionCount,
+        lambda: (
+            Ticket.opened_month,
+            Ticket.channel,
+            Ticket.status,
+            _zero_if_null(Ticket.operator_id),
+            _blank_if_null(Ticket.satisfaction),
+        ),
+        lambda: (
+            func.count(),
+            _flag(
+                and_(
+                    Ticket.resolved_at.is_not(None),
+                    func.date(Ticket.resolved_at) == func.date(Ticket.opened_at),
+                )
+            ),
+        ),
+    ),
+    Kept(
+        TicketUnitCategoryCount,
+        lambda: (
+            Ticket.opened_month,
+            _unit_key(),
+            Ticket.category_id,
+            _blank_if_null(Ticket.satisfaction),
+        ),
+    ),
+    Kept(
+        TicketMinuteCount,
+        lambda: (Ticket.opened_month, _capped_minutes()),
+        where=lambda: and_(
+            Ticket.status.in_(("resolved", "closed")), Ticket.resolved_at.is_not(None)
+        ),
+    ),
+    Kept(
+        TicketOnTimeCount,
+        lambda: (
+            Ticket.opened_month,
+            Ticket.category_id,
+            func.coalesce(Ticket.forwarded_unit_id, Ticket.unit_id, literal_column("0")),
+            _zero_if_null(Ticket.operator_id),
+        ),
+        lambda: (
+            _flag(Ticket.resolved_at <= Ticket.due_at),
+            _flag(Ticket.resolved_at > Ticket.due_at),
+        ),
+        where=lambda: and_(
+            Ticket.merged_into_id.is_(None),
+            Ticket.due_at.is_not(None),
+            Ticket.resolved_at.is_not(None),
+        ),
+    ),
 )
 
 
@@ -98,12 +267,17 @@ def _key_names(model) -> list[str]:
     return [c.name for c in model.__table__.primary_key.columns]
 
 
-def _fresh_counts(model, columns):
-    """The counts of ``model`` as a GROUP BY over the tickets says them now (a select)."""
-    keys = columns()
-    names = _key_names(model)
-    labelled = [column.label(name) for column, name in zip(keys, names, strict=True)]
-    return select(*labelled, func.count().label("n")).group_by(*keys)
+def _value_names(model) -> list[str]:
+    return [c.name for c in model.__table__.columns if not c.primary_key]
+
+
+def _fresh_counts(kept: Kept):
+    """The kept table's rows as a GROUP BY over the tickets says them now (a select)."""
+    keys = kept.keys()
+    names = _key_names(kept.model) + _value_names(kept.model)
+    columns = [*keys, *kept.values()]
+    stmt = select(*[c.label(n) for c, n in zip(columns, names, strict=True)]).group_by(*keys)
+    return stmt.where(kept.where()) if kept.where else stmt
 
 
 def rebuild() -> int:
@@ -116,10 +290,11 @@ def rebuild() -> int:
     if db.engine.dialect.name == "postgresql":
         db.session.execute(text("LOCK TABLE tickets IN SHARE MODE"))
     written = 0
-    for model, columns in KEPT:
+    for kept in KEPT:
+        model = kept.model
         db.session.execute(delete(model))
-        fresh = _fresh_counts(model, columns)
-        db.session.execute(insert(model).from_select([*_key_names(model), "n"], fresh))
+        columns = _key_names(model) + _value_names(model)
+        db.session.execute(insert(model).from_select(columns, _fresh_counts(kept)))
         written += db.session.scalar(select(func.count()).select_from(model)) or 0
     return written
 
@@ -128,26 +303,31 @@ def rebuild() -> int:
 class Difference:
     table: str
     key: tuple
-    stored: int
-    counted: int
+    stored: tuple
+    counted: tuple
 
 
 def differences() -> list[Difference]:
     """Every row where a kept count and a fresh count disagree (empty: they agree)."""
     found = []
-    for model, columns in KEPT:
+    for kept in KEPT:
+        model = kept.model
+        width = len(_key_names(model))
+        zero = (0,) * len(_value_names(model))
         fresh = {
-            tuple(row[:-1]): row[-1]
-            for row in db.session.execute(_fresh_counts(model, columns)).all()
+            tuple(row[:width]): tuple(int(v or 0) for v in row[width:])
+            for row in db.session.execute(_fresh_counts(kept)).all()
         }
-        key = [getattr(model, name) for name in _key_names(model)]
+        columns = [getattr(model, n) for n in _key_names(model) + _value_names(model)]
         stored = {
-            tuple(row[:-1]): row[-1]
-            for row in db.session.execute(select(*key, model.n).where(model.n != 0))
+            tuple(row[:width]): tuple(int(v or 0) for v in row[width:])
+            for row in db.session.execute(select(*columns)).all()
         }
+        fresh = {k: v for k, v in fresh.items() if v != zero}
+        stored = {k: v for k, v in stored.items() if v != zero}
         found += [
-            Difference(model.__tablename__, k, stored.get(k, 0), fresh.get(k, 0))
-            for k in sorted(set(fresh) | set(stored))
-            if stored.get(k, 0) != fresh.get(k, 0)
+            Difference(model.__tablename__, k, stored.get(k, zero), fresh.get(k, zero))
+            for k in sorted(set(fresh) | set(stored), key=repr)
+            if stored.get(k, zero) != fresh.get(k, zero)
         ]
     return found

@@ -28,13 +28,14 @@ def ticket_by_ref(ref: str) -> Ticket | None:
 
 
 def merged_into_me(ticket: Ticket) -> list[Ticket]:
-    """The tickets merged into ``ticket``, oldest first."""
-    stmt = (
-        select(Ticket)
-        .where(Ticket.merged_into_id == ticket.id)
-        .order_by(Ticket.opened_at, Ticket.id)
-    )
-    return list(db.session.scalars(stmt))
+    """The tickets merged into ``ticket``, oldest first.
+
+    Sorted here, not in SQL: almost every ticket has no ``merged_into_id``, so SQLite's
+    statistics make the value look common and an ORDER BY opened_at led its planner to walk
+    the whole table in date order (0,3 s a ticket page at a million tickets) instead of
+    seeking ix_tickets_merged_into_id for the few duplicates."""
+    stmt = select(Ticket).where(Ticket.merged_into_id == ticket.id)
+    return sorted(db.session.scalars(stmt), key=lambda t: (t.opened_at, t.id))
 
 
 def merge_ticket(
