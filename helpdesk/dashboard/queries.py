@@ -1,17 +1,17 @@
 """The supervisors' dashboard for a period: every figure computed by SQL aggregation.
 
 A period is a month, a quarter, six or nine months or a year (``helpdesk.periods.ReportPeriod``).
-``build_period(period, today)`` runs twelve queries (categories; the period's units,
+``build_period(period, today)`` runs fourteen queries (categories; the period's units,
 ``units_in``; the tickets by month x audience x category over the trend and both compared
 periods, by month x unit, and the levels' lifetimes; the period's small dimensions and operator
-names; unit x category; resolution minutes; on-time counts; the unresolved tickets; unit
-statistics) whatever the number of tickets, units or months, and returns frozen dataclasses of
-plain values. Every count reads the counts the database keeps per month (``tickets.counts``,
-kept by triggers in each ticket's own transaction), so a period costs what its months'
-combinations cost, not its tickets; only what depends on the time of day (overdue, late, still
-in time) is counted live, among the period's unresolved tickets, which a partial index holds
-(``ix_tickets_unresolved_month``). Nothing here reads the request or loads a ticket row.
-``build_month(month, today)`` is the same for one month.
+names; unit x category; resolution minutes; on-time counts by category, unit and operator;
+the unresolved tickets; unit statistics) whatever the number of tickets, units or months, and
+returns frozen dataclasses of plain values. Every count reads the counts the database keeps per
+month (``tickets.counts``, kept by triggers in each ticket's own transaction), so a period costs
+what its months' combinations cost, not its tickets; only what depends on the time of day
+(overdue, late, still in time) is counted live, among the period's unresolved tickets, which a
+partial index holds (``ix_tickets_unresolved_month``). Nothing here reads the request or loads
+a ticket row. ``build_month(month, today)`` is the same for one month.
 
 The period's tickets are those opened in its months; each count is compared with the period of
 equal length just before (``ReportPeriod.previous``). Units change over time (departments merged
@@ -50,7 +50,9 @@ from ..tickets import sla
 from ..tickets.counts import (
     TicketDimensionCount,
     TicketMinuteCount,
-    TicketOnTimeCount,
+    TicketOnTimeCategory,
+    TicketOnTimeOperator,
+    TicketOnTimeUnit,
     TicketTrendCount,
     TicketUnitCategoryCount,
     TicketUnitCount,
@@ -403,7 +405,7 @@ def build_month(month: str, today: date, late_category: str = LATE_CATEGORY) -> 
 def build_period(
     period: ReportPeriod | str, today: date, late_category: str = LATE_CATEGORY
 ) -> Dashboard:
-    """Compute every figure of the dashboard for ``period``, overdue as of today (twelve
+    """Compute every figure of the dashboard for ``period``, overdue as of today (fourteen
     queries, whatever the period's length).
 
     ``late_category`` is the code of the category counted as late-dossier complaints.
@@ -815,36 +817,35 @@ def _satisfaction(rows, categories, units, dims: _Dimensions) -> Satisfaction:
 
 def _service_levels(period: ReportPeriod, live: list, categories, units, dims) -> ServiceLevels:
     """On-time counts by category x unit x operator: the resolved ones from the kept counts,
-    the unresolved ones (late or not, as of now) from the live count (one query)."""
-    kept = TicketOnTimeCount
-    resolved = db.session.execute(
-        select(
-            kept.category_id,
-            kept.unit_key,
-            kept.operator_key,
-            func.sum(kept.on_time),
-            func.sum(kept.late),
-        )
-        .where(kept.month.in_(period.months))
-        .group_by(kept.category_id, kept.unit_key, kept.operator_key)
-    ).all()
-    rows = [(c, u or None, o or None, on, late, 0, 0) for c, u, o, on, late in resolved]
-    rows += [(c, u, o, 0, 0, in_time, late) for c, u, o, in_time, late, _overdue in live]
-    # Summed as plain lists (a large desk's month has tens of thousands of rows here; a frozen
-    # OnTime per addition cost more than the query), then made OnTime values once.
+    the unresolved ones (late or not, as of now) from the live count (three queries)."""
+    # The resolved: by category, by unit and by operator from their kept counts (a few dozen
+    # or hundred rows a month each); [on time, late, open in time, open late] per key.
     sums_by: dict[str, dict] = {"category": {}, "unit": {}, "operator": {}}
-    grand = [0, 0, 0, 0]
-    for category_id, unit, operator_id, *sums in rows:
-        values = [int(v or 0) for v in sums]
-        for i, v in enumerate(values):
-            grand[i] += v
+    for name, model, key in (
+        ("category", TicketOnTimeCategory, TicketOnTimeCategory.category_id),
+        ("unit", TicketOnTimeUnit, TicketOnTimeUnit.unit_key),
+        ("operator", TicketOnTimeOperator, TicketOnTimeOperator.operator_key),
+    ):
+        counted = db.session.execute(
+            select(key, func.sum(model.on_time), func.sum(model.late))
+            .where(model.month.in_(period.months))
+            .group_by(key)
+        ).all()
+        sums_by[name] = {
+            (k if name == "category" else k or None): [int(on or 0), int(late or 0), 0, 0]
+            for k, on, late in counted
+        }
+    grand = [sum(v[0] for v in sums_by["category"].values()),
+             sum(v[1] for v in sums_by["category"].values()), 0, 0]  # fmt: skip
+    # The unresolved, as of now, from the live count.
+    for category_id, unit, operator_id, in_time, late, _overdue in live:
+        values = [0, 0, int(in_time or 0), int(late or 0)]
+        grand[2] += values[2]
+        grand[3] += values[3]
         for name, key in (("category", category_id), ("unit", unit), ("operator", operator_id)):
-            kept = sums_by[name].get(key)
-            if kept is None:
-                sums_by[name][key] = values.copy()
-            else:
-                for i, v in enumerate(values):
-                    kept[i] += v
+            kept = sums_by[name].setdefault(key, [0, 0, 0, 0])
+            kept[2] += values[2]
+            kept[3] += values[3]
     total = OnTime(*grand)
     by = {name: {k: OnTime(*v) for k, v in kept.items()} for name, kept in sums_by.items()}
 

@@ -128,18 +128,39 @@ class TicketMinuteCount(db.Model):
     n: Mapped[int] = mapped_column(Integer, autoincrement=False)
 
 
-class TicketOnTimeCount(db.Model):
-    """A month's resolved tickets (not merged, with a due time) by category, unit (the unit
-    forwarded to, else the unit concerned; 0: none) and operator: on time or late."""
+class _OnTime:
+    """Resolved tickets (not merged, with a due time) of a month: on time or late."""
 
-    __tablename__ = "ticket_on_time_counts"
+    on_time: Mapped[int] = mapped_column(Integer, autoincrement=False)
+    late: Mapped[int] = mapped_column(Integer, autoincrement=False)
+
+
+class TicketOnTimeCategory(_OnTime, db.Model):
+    """A month's resolved tickets by category, on time or late."""
+
+    __tablename__ = "ticket_on_time_categories"
 
     month: Mapped[str] = mapped_column(String(12), primary_key=True)
     category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+class TicketOnTimeUnit(_OnTime, db.Model):
+    """A month's resolved tickets by unit (the unit forwarded to, else the unit concerned;
+    0: none), on time or late."""
+
+    __tablename__ = "ticket_on_time_units"
+
+    month: Mapped[str] = mapped_column(String(12), primary_key=True)
     unit_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+class TicketOnTimeOperator(_OnTime, db.Model):
+    """A month's resolved tickets by operator (0: none), on time or late."""
+
+    __tablename__ = "ticket_on_time_operators"
+
+    month: Mapped[str] = mapped_column(String(12), primary_key=True)
     operator_key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    on_time: Mapped[int] = mapped_column(Integer, autoincrement=False)
-    late: Mapped[int] = mapped_column(Integer, autoincrement=False)
 
 
 MINUTES_CAP = 525_600
@@ -242,23 +263,34 @@ KEPT = (
             Ticket.status.in_(("resolved", "closed")), Ticket.resolved_at.is_not(None)
         ),
     ),
-    Kept(
-        TicketOnTimeCount,
-        lambda: (
-            Ticket.opened_month,
-            Ticket.category_id,
-            func.coalesce(Ticket.forwarded_unit_id, Ticket.unit_id, literal_column("0")),
-            _zero_if_null(Ticket.operator_id),
-        ),
-        lambda: (
-            _flag(Ticket.resolved_at <= Ticket.due_at),
-            _flag(Ticket.resolved_at > Ticket.due_at),
-        ),
-        where=lambda: and_(
-            Ticket.merged_into_id.is_(None),
-            Ticket.due_at.is_not(None),
-            Ticket.resolved_at.is_not(None),
-        ),
+    *(
+        Kept(
+            model,
+            key,
+            lambda: (
+                _flag(Ticket.resolved_at <= Ticket.due_at),
+                _flag(Ticket.resolved_at > Ticket.due_at),
+            ),
+            where=lambda: and_(
+                Ticket.merged_into_id.is_(None),
+                Ticket.due_at.is_not(None),
+                Ticket.resolved_at.is_not(None),
+            ),
+        )
+        for model, key in (
+            (TicketOnTimeCategory, lambda: (Ticket.opened_month, Ticket.category_id)),
+            (
+                TicketOnTimeUnit,
+                lambda: (
+                    Ticket.opened_month,
+                    func.coalesce(Ticket.forwarded_unit_id, Ticket.unit_id, literal_column("0")),
+                ),
+            ),
+            (
+                TicketOnTimeOperator,
+                lambda: (Ticket.opened_month, _zero_if_null(Ticket.operator_id)),
+            ),
+        )
     ),
 )
 
