@@ -66,6 +66,9 @@ test-postgres: install
 # and django-helpdesk from PyPI (bench/peer/.venv), all under gunicorn with 2 workers on loopback.
 # Databases are generated once per size under bench/out/ (PostgreSQL: scratch helpdesk_bench*).
 # The README's table: make bench TICKETS=1000000
+# Ten million tickets over ten years, PostgreSQL only (about 16 minutes to generate):
+#   make bench TICKETS=10000000 BENCH_ARGS="--months 120 --databases postgresql --peer none \
+#     --pg-database helpdesk_bench10m"
 TICKETS ?= 100000
 bench: install
 	$(BIN)/python bench/bench_app.py --tickets $(TICKETS) $(BENCH_ARGS)
@@ -73,9 +76,10 @@ bench: install
 bench-peer: install
 	$(BIN)/python bench/bench_app.py --tickets $(TICKETS) --databases none $(BENCH_ARGS)
 
-# Load test (bench/load_test.py): 20 operators log and search tickets for two minutes against
-# gunicorn with 4 workers on a scratch PostgreSQL database; prints latency percentiles and
-# compares tickets acknowledged with tickets stored. make load LOAD_ARGS="--seconds 30"
+# Load test (bench/load_test.py): 200 operators and 50 API clients for five minutes against two
+# gunicorn instances sharing a scratch PostgreSQL database and Redis, then again with one
+# instance killed and restarted midway; prints p50/p95/p99 per kind of request and compares the
+# tickets acknowledged with the tickets stored. make load LOAD_ARGS="--seconds 30"
 load: install
 	$(BIN)/python bench/load_test.py $(LOAD_ARGS)
 
