@@ -269,8 +269,8 @@ def _save(client: Client, router: Router, ticket: dict, phone: str, stats: Stats
             path = "/yeu-cau/nguoi-goi?" + urlencode({"phone": phone})
             found = _timed(stats, who, "caller lookup", lambda p=path: router.send(
                 client, lambda: client.get(p)), (200,))  # fmt: skip
-            if found is not None and phone in found.text:
-                return True
+            if found is not None and json.loads(found.body).get("total"):
+                return True  # saved before the answer was lost (each save has its own phone)
             time.sleep(0.5)
             continue
         if saved.status != 302 or "/yeu-cau/moi" not in saved.headers.get("location", ""):

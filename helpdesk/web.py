@@ -31,6 +31,7 @@ def register_web(app: Flask) -> None:
         # not carry them over.
         g.pop("_now", None)
         g.pop("_work_calendar", None)
+        g.pop("_due_states", None)
 
     @app.before_request
     def open_session():
@@ -123,8 +124,13 @@ def _due_of(ticket):
     if now is None:
         now = g._now = now_local()
     # The calendar is read once, on the first row, whatever the rows: a page's query count
-    # does not depend on whether its tickets are resolved.
-    return due_state(ticket, now, current_calendar())
+    # does not depend on whether its tickets are resolved. A row asks up to three times (its
+    # badge, its class, its label): worked out once per ticket and request.
+    key = (ticket.id, ticket.status, ticket.due_at, ticket.paused_at, ticket.resolved_at)
+    known = g.setdefault("_due_states", {})
+    if key not in known:
+        known[key] = due_state(ticket, now, current_calendar())
+    return known[key]
 
 
 NAV = (
