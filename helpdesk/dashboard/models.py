@@ -1,12 +1,14 @@
-"""The index the dashboard's month queries read (declared here, on the tickets table).
+"""Indexes on the tickets table for the dashboard and the counts beside it (declared here).
 
-Every per-month figure of the dashboard (channel x status x operator, unit x category, the
-resolution-time histogram) reads only these columns of one month's tickets, so with this index
-each is an index-only range scan (``opened_month = ?``, and ``status IN (...)`` for the
-histogram) instead of one table lookup per ticket. The 12-month trend reads the narrower
-ix_tickets_month_audience_category. Migrations: 0003_dashboard_index, then
-0010_answers_satisfaction (adds satisfaction), 0011_service_levels (adds due_at,
-paused_at, forwarded_unit_id and merged_into_id: on-time rates by category, unit, operator).
+``ix_tickets_month_dashboard`` holds the columns of every per-month figure, so a figure counted
+from the tickets of a month is an index-only range scan (``opened_month = ?``). Since the
+counts are kept by the database (``tickets.counts``, migrations 0012 and 0013) the dashboard no
+longer reads it; the API's ``counts`` by operator, satisfaction and on-time still do.
+Migrations: 0003_dashboard_index, 0010_answers_satisfaction (adds satisfaction),
+0011_service_levels (adds due_at, paused_at, forwarded_unit_id and merged_into_id).
+
+``ix_tickets_unresolved_month`` (0013) holds the unresolved tickets only: what the dashboard
+counts live, as of now (overdue; late or still in time).
 """
 
 from sqlalchemy import Index, text
