@@ -41,9 +41,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .models import Ticket
 
-# The key, in the order of the primary key (month first: every read is by months).
-KEY = ("month", "category_id", "unit_key", "channel", "status", "audience")
-
 
 class TicketCount(db.Model):
     """How many tickets have this month, unit, category, channel, status and audience.
