@@ -75,8 +75,44 @@ def _draw_charts(pictures: list[tuple[Chart, int]]) -> dict[tuple[str, int], byt
     return {(chart.key, part): chart_svg(chart, part) for chart, part in pictures}
 
 
-def draw_charts_aside(doc: ReportDocument):
-    """Start drawing the document's charts in a forked process; a future of their SVGs.
+class _ChartsAside:
+    """Charts drawn in a forked process that sends them through a pipe and ends (the process
+    ends by itself: nothing is left behind when the command then skips the teardown)."""
+
+    def __init__(self, pictures: list[tuple[Chart, int]]) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self._reader, writer = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_send_charts, args=(pictures, writer, self._reader), daemon=True
+        )
+        self._process.start()
+        writer.close()
+        self._drawn: dict | None = None
+
+    def result(self, timeout: float) -> dict:
+        if self._drawn is None:
+            self._drawn = {}
+            try:
+                if self._reader.poll(timeout):
+                    self._drawn = self._reader.recv()
+            finally:
+                self._reader.close()
+                self._process.join(5)
+                if self._process.is_alive():
+                    self._process.kill()
+        return self._drawn
+
+
+def _send_charts(pictures: list[tuple[Chart, int]], writer, reader) -> None:
+    reader.close()  # the parent's end: were the parent gone, a send would fail, not hang
+    writer.send(_draw_charts(pictures))
+    writer.close()
+
+
+def draw_charts_aside(doc: ReportDocument) -> _ChartsAside | None:
+    """Start drawing the document's charts in a forked process.
 
     For a one-off process (``flask report build``): matplotlib's import and the drawing (about
     half a second each on a 2-core machine) then run beside WeasyPrint's import and layout
@@ -86,17 +122,13 @@ def draw_charts_aside(doc: ReportDocument):
     """
     import multiprocessing
     import threading
-    from concurrent.futures import ProcessPoolExecutor
 
     pictures = _chart_pictures(doc)
     if not pictures or "fork" not in multiprocessing.get_all_start_methods():
         return None
     if threading.active_count() > 1:
         return None
-    executor = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-    future = executor.submit(_draw_charts, pictures)
-    executor.shutdown(wait=False)
-    return future
+    return _ChartsAside(pictures)
 
 
 def _fetcher(doc: ReportDocument | None = None, drawn=None):
@@ -166,12 +198,12 @@ def pdf_stylesheets(family: str | None = None) -> list:
     return [*sheets, _family_stylesheet(family)] if family else sheets
 
 
-def _drawn(future) -> dict:
+def _drawn(aside: _ChartsAside | None) -> dict:
     """The SVGs drawn aside, or nothing (drawn here instead) if that process failed."""
-    if future is None:
+    if aside is None:
         return {}
     try:
-        return future.result(timeout=60)
+        return aside.result(timeout=60)
     except Exception:  # noqa: BLE001 - a lost helper process only costs the time
         return {}
 
@@ -199,4 +231,7 @@ def render_pdf(doc: ReportDocument, charts_aside: bool = False) -> bytes:
     html = _render_template(doc=doc, chart_src=sources, inline_css=None, unbreakable=unbreakable)
     base_url = static_dir().as_uri() + "/"
     document = HTML(string=html, base_url=base_url, url_fetcher=_fetcher(doc, drawn))
-    return document.write_pdf(stylesheets=pdf_stylesheets(family))
+    try:
+        return document.write_pdf(stylesheets=pdf_stylesheets(family))
+    finally:
+        _drawn(drawn)  # the helper process is reaped whatever happened
