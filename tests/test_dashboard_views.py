@@ -9,7 +9,9 @@ import io
 import re
 from datetime import datetime, timedelta
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
@@ -295,3 +297,27 @@ def test_an_empty_month_renders(supervisor):
     body = _page(supervisor, "2020-01")
     assert "Chưa có số liệu hồ sơ tháng 1/2020" in body
     assert "Không có phản ánh trễ hạn nào" in body
+
+
+@hypothesis.given(
+    params=st.dictionaries(
+        st.sampled_from(["month", "unit", "status", "q", "category", "district", "level"]),
+        st.one_of(
+            st.none(),
+            st.text(max_size=12),
+            st.integers(min_value=0, max_value=10**6).map(str),
+            st.lists(st.sampled_from(["open", "resolved", "trễ hạn", "a&b=c"]), max_size=3),
+        ),
+        max_size=5,
+    )
+)
+@hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+def test_list_url_is_what_url_for_builds(app, params):
+    """The dashboard builds its ~800 drill-down links without url_for: the same addresses."""
+    from flask import url_for
+
+    from helpdesk.dashboard.views import list_url
+
+    with app.test_request_context("/tong-hop/2023-09"):
+        assert list_url(params) == url_for("tickets.index", **params)
+        assert list_url(None) is None
