@@ -70,6 +70,13 @@ def build(
     month: str | None, period: str | None, report_date: date | None, fmt: str | None, output: str
 ) -> None:
     """Build a period's report from the database (with the draft's settings and overrides)."""
+    if _is_command_process():
+        # A process that ends in a few seconds: cyclic garbage collection (WeasyPrint's import
+        # and layout make hundreds of thousands of objects) costs time and frees nothing it
+        # needs. Never in a test runner or a server.
+        import gc
+
+        gc.disable()
     from ..timeutil import today_local
     from .builder import ReportError, month_label
     from .render import render_html, render_pdf

@@ -57,6 +57,9 @@ class WordSearch:
     condition: ColumnElement[bool]
     # How many tickets the words match, counted up to cap + 1; None when not counted.
     matches: int | None
+    # Whether a list should count the matches past its page (not on PostgreSQL: see
+    # tickets.queries._page_base).
+    countable: bool = True
 
 
 def word_search(words: list[str], cap: int) -> WordSearch:
@@ -67,7 +70,7 @@ def word_search(words: list[str], cap: int) -> WordSearch:
         # in worker start-up and overshoot than it saves (and takes the cores of other requests).
         db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         stored = literal_column(f"{Ticket.__tablename__}.{PG_COLUMN}", ARRAY(Text))
-        return WordSearch(stored.contains(words), None)
+        return WordSearch(stored.contains(words), None, countable=False)
     fts = table(FTS_TABLE, literal_column("rowid"))
     query = " ".join(f'"{w}"' for w in words)  # FTS5 phrases; words are [0-9a-z]+ only
     matched = select(literal_column("rowid")).select_from(fts)
