@@ -341,3 +341,18 @@ def test_month_queries_are_served_by_covering_indexes(demo_app, period):
                 cursor.execute("EXPLAIN " + statement, parameters)
                 plan = " | ".join(r[0] for r in cursor.fetchall())
             assert "Index Only Scan using ix_tickets_unresolved_month" in plan, plan
+
+
+def test_sql_buckets_are_python_buckets(app):
+    """The histogram is bucketed by the database (_bucket_expression): the same lower bounds as
+    bucket_of, at every width's edges, for negative times and past a year."""
+    from sqlalchemy import Integer, literal
+
+    from helpdesk.dashboard.queries import _bucket_expression, bucket_of
+
+    edges = [-525600, -61, -1, 0, 1, 59, 60, 61, 64, 65, 1439, 1440, 1441, 1469, 1470, 14399]
+    edges += [14400, 14401, 14759, 14760, 525599, 525600, 525601, 10**7]
+    minutes = literal(0, Integer)
+    for value in edges:
+        got = db.session.scalar(select(_bucket_expression(minutes)), {minutes.key: value})
+        assert got == bucket_of(value), value

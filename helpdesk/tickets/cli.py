@@ -39,7 +39,8 @@ def check() -> None:
 
 @counts_cli.command("rebuild")
 def rebuild_command() -> None:
-    """Make the kept counts again from the tickets (writers wait until it is done)."""
+    """Make the kept counts again from the tickets (writers, and on PostgreSQL the
+    dashboard, wait until it is done)."""
     from .counts import rebuild
 
     started = time.monotonic()

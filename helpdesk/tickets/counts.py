@@ -16,7 +16,8 @@ order, so two tickets moving in opposite directions at once wait for each other 
 deadlocking.
 
 ``flask counts check`` compares them with a fresh count; ``flask counts rebuild`` makes them
-again from the tickets (PostgreSQL: writers wait for the rebuild; it reads the table once).
+again from the tickets (writers wait for the rebuild, and on PostgreSQL readers of the counts
+too; it reads the tickets once per kept table and writes each table in key order).
 """
 
 from __future__ import annotations
@@ -314,16 +315,27 @@ def rebuild() -> int:
     written.
 
     On PostgreSQL the tickets are locked against writes (SHARE) first, so no ticket changes
-    between the count and the commit; SQLite's writer lock does the same from the DELETE on.
+    between the count and the commit, and each kept table is emptied with TRUNCATE (readers of
+    it wait for the commit too): the rows then go into a new file in key order, with no dead
+    rows between them. SQLite's writer lock does the same from the DELETE on.
     """
-    if db.engine.dialect.name == "postgresql":
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
         db.session.execute(text("LOCK TABLE tickets IN SHARE MODE"))
     written = 0
     for kept in KEPT:
         model = kept.model
-        db.session.execute(delete(model))
+        if postgresql:
+            db.session.execute(text(f"TRUNCATE {model.__tablename__}"))
+        else:
+            db.session.execute(delete(model))
         columns = _key_names(model) + _value_names(model)
-        db.session.execute(insert(model).from_select(columns, _fresh_counts(kept)))
+        # In key order, so a month's rows lie together on disk: a quarter's dashboard then
+        # reads a few hundred pages of a table, not one page per row (a hash GROUP BY returns
+        # its groups in no order; at ten million tickets that was 7.000 pages for 32.000 rows).
+        # (By the output names: the key expressions again would bind their constants anew.)
+        fresh = _fresh_counts(kept).order_by(*_key_names(model))
+        db.session.execute(insert(model).from_select(columns, fresh))
         written += db.session.scalar(select(func.count()).select_from(model)) or 0
     return written
 
