@@ -591,3 +591,43 @@ def test_2025_docx_long_table_keeps_its_start_and_end(eras_app):
     # rows before the last five keep with the next (the table never ends with a lone row).
     assert keeps[:11] == [True] * 11 and keeps[11:-6] == [False] * (len(keeps) - 17)
     assert keeps[-6:] == [True] * 5 + [False]
+
+
+def test_lean_chart_svg_draws_the_same_picture(demo_app):
+    """charts.lean_svg drops matplotlib's naming groups, the metadata and zero rotations and
+    nothing else: every drawn element, in the same order, with the same attributes and text."""
+    from xml.etree import ElementTree as ET
+
+    from helpdesk.reports import charts
+    from helpdesk.reports.services import build_document, figures_of
+
+    doc = build_document("2023-09", date(2023, 9, 29), figures_of("2023-09"))
+    chart = next(b.chart for b in doc.blocks if b.chart is not None)
+    fig, rc = charts._figure(chart)
+    raw = io.BytesIO()
+    with rc:
+        fig.savefig(raw, format="svg", metadata={"Date": None, "Creator": None})
+
+    def drawn(data: bytes) -> list:
+        root = ET.fromstring(data)  # noqa: S314 - our own charts
+        skipped = {f"{{{charts.SVG_NS}}}g"}
+        inside_metadata = {e for m in root.iter(f"{{{charts.SVG_NS}}}metadata") for e in m.iter()}
+        out = []
+        for e in root.iter():
+            if e.tag in skipped or e in inside_metadata:
+                continue
+            attrib = dict(e.attrib)
+            if re.fullmatch(r"rotate\(-?0 [\d.]+ [\d.]+\)", attrib.get("transform", "")):
+                del attrib["transform"]
+            d = attrib.get("d")
+            if d is not None:
+                attrib["d"] = " ".join(d.split())
+            out.append((e.tag, attrib, (e.text or "").strip()))
+        return out
+
+    lean = charts.chart_svg(chart)
+    assert drawn(lean) == drawn(raw.getvalue())
+    assert len(drawn(lean)) > 100
+    tags = [e.tag for e in ET.fromstring(lean).iter()]  # noqa: S314
+    assert not any(t.endswith("}g") or t.endswith("}metadata") for t in tags)
+    assert "rotate(-0 " not in lean.decode() and "Hồ sơ" in lean.decode()
