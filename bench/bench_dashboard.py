@@ -9,7 +9,7 @@ request: access check, every query, template) ``--runs`` times after a warm-up, 
 median, 95th percentile and SQL query count; then the same for the builder alone, the trend
 alone, the two chart SVGs (with the signed URL the page gives, and unsigned) and one export;
 then the view of the month's quarter and of its year (``--periods``: other period codes).
-Target: month view under 200 ms median on a 2-core machine.
+Target: month view under 200 ms at the 95th percentile on a 2-core machine.
 """
 
 from __future__ import annotations
