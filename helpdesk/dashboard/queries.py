@@ -541,16 +541,18 @@ def _unresolved(period: ReportPeriod, today: date) -> list:
         sets = func.grouping_sets(
             tuple_(Ticket.category_id), tuple_(unit_id), tuple_(Ticket.operator_id)
         )
-        kinds = {3: "c", 5: "u", 6: "o"}
         rows = db.session.execute(
             select(which, Ticket.category_id, unit_id, Ticket.operator_id, *sums)
             .where(*where)
             .group_by(sets)
         ).all()
-        return [
-            (kinds[bits], (category_id, unit, operator_id)[(3, 5, 6).index(bits)], *counts)
-            for bits, category_id, unit, operator_id, *counts in rows
-        ]
+        # grouping bits -> the kind, and which of the three key columns holds its key
+        kind_of = {0b011: ("c", 0), 0b101: ("u", 1), 0b110: ("o", 2)}
+        live = []
+        for bits, *row in rows:
+            kind, column = kind_of[bits]
+            live.append((kind, row[column], *row[3:]))
+        return live
     by_key = [("c", Ticket.category_id), ("u", unit_id), ("o", Ticket.operator_id)]
     parts = [
         select(literal_column(f"'{kind}'"), key, *sums).where(*where).group_by(key)
@@ -693,22 +695,15 @@ def _resolution_buckets(period: ReportPeriod, today: date) -> list[tuple[int, in
 
 
 def _bucket_expression(minutes):
-    """bucket_of in SQL: the database adds the minutes up by bucket (a few hundred rows back
-    instead of ten thousand for a quarter at ten million tickets). A bucket wider than one
-    minute only holds minutes of 60 and more, so the integer division never meets a negative
-    number (where SQL truncates and Python floors)."""
+    """The lower bound of the histogram bucket that holds ``minutes`` (see _BUCKETS), in SQL:
+    the database adds the minutes up by bucket (a few hundred rows back instead of ten thousand
+    for a quarter at ten million tickets). A bucket wider than one minute only holds minutes of
+    60 and more, so the integer division never meets a negative number (where SQL truncates
+    and Python floors)."""
     whens = []
     for limit, width in _BUCKETS:
         whens.append((minutes < limit, minutes if width == 1 else (minutes // width) * width))
     return case(*whens, else_=literal(_OVERFLOW, Integer))
-
-
-def bucket_of(minutes: int) -> int:
-    """The lower bound of the histogram bucket that holds ``minutes``."""
-    for limit, width in _BUCKETS:
-        if minutes < limit:
-            return minutes if width == 1 else (minutes // width) * width
-    return _OVERFLOW
 
 
 @dataclass(frozen=True)

@@ -55,11 +55,10 @@ def words_of(text: str | None) -> list[str]:
 @dataclass(frozen=True)
 class WordSearch:
     condition: ColumnElement[bool]
-    # How many tickets the words match, counted up to cap + 1; None when not counted.
+    # How many tickets the words match, counted up to cap + 1 (SQLite's FTS index does it
+    # cheaply); None on PostgreSQL, where a list does not count them past its page either
+    # (tickets.queries._page_base says why).
     matches: int | None
-    # Whether a list should count the matches past its page (not on PostgreSQL: see
-    # tickets.queries._page_base).
-    countable: bool = True
 
 
 def word_search(words: list[str], cap: int) -> WordSearch:
@@ -70,7 +69,7 @@ def word_search(words: list[str], cap: int) -> WordSearch:
         # in worker start-up and overshoot than it saves (and takes the cores of other requests).
         db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
         stored = literal_column(f"{Ticket.__tablename__}.{PG_COLUMN}", ARRAY(Text))
-        return WordSearch(stored.contains(words), None, countable=False)
+        return WordSearch(stored.contains(words), None)
     fts = table(FTS_TABLE, literal_column("rowid"))
     query = " ".join(f'"{w}"' for w in words)  # FTS5 phrases; words are [0-9a-z]+ only
     matched = select(literal_column("rowid")).select_from(fts)

@@ -430,7 +430,7 @@ def _page_base(flt: TicketFilter, today: date | None) -> tuple[Select, int | Non
     where.append(found.condition if found is not None else false())
     alone = not rest.is_filtered and not extra
     known = found.matches if found and alone else None
-    return select(Ticket).where(*where), known, found is None or found.countable
+    return select(Ticket).where(*where), known, found is None or found.matches is not None
 
 
 def ticket_page(
